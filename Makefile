@@ -1,0 +1,135 @@
+# qvm: provision libvirt VMs from cloud images on ZFS volumes.
+
+VERSION    = 0.1.0
+PREFIX    ?= /usr/local
+BINDIR    ?= $(PREFIX)/bin
+MANDIR    ?= $(PREFIX)/share/man
+PKG_CONFIG ?= pkg-config
+CC        ?= cc
+
+WARNINGS   = -Wall -Wextra -Werror -Wshadow -Wconversion -Wformat=2 \
+             -Wstrict-prototypes -Wmissing-prototypes -Wpointer-arith \
+             -Wvla -Wundef -Wcast-qual -Wwrite-strings
+# cmocka's macros cast freely; tests keep every warning but -Wconversion.
+TEST_WARNINGS = $(filter-out -Wconversion -Wmissing-prototypes,$(WARNINGS))
+
+YAML_CFLAGS   := $(shell $(PKG_CONFIG) --cflags yaml-0.1 2>/dev/null)
+YAML_LIBS     := $(shell $(PKG_CONFIG) --libs yaml-0.1 2>/dev/null || echo -lyaml)
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmocka)
+
+CFLAGS    ?= -O2 -g
+QVM_CPPFLAGS = -D_GNU_SOURCE -DQVM_VERSION='"$(VERSION)"' -Isrc
+QVM_CFLAGS   = -std=c11 $(WARNINGS) $(YAML_CFLAGS) -MMD -MP
+LDLIBS    += $(YAML_LIBS)
+
+SANITIZE  = -fsanitize=address,undefined -fno-omit-frame-pointer \
+            -fno-sanitize-recover=all
+
+SRCS      := $(wildcard src/*.c)
+LIB_SRCS  := $(filter-out src/main.c,$(SRCS))
+TEST_SRCS := $(wildcard tests/test_*.c)
+SUPPORT_SRCS := $(filter-out $(TEST_SRCS),$(wildcard tests/*.c))
+TESTS     := $(TEST_SRCS:tests/%.c=build/tests/%)
+ASAN_TESTS := $(TEST_SRCS:tests/%.c=build/asan/tests/%)
+
+OBJS          = $(SRCS:%.c=build/%.o)
+LIB_OBJS      = $(LIB_SRCS:%.c=build/%.o)
+SUPPORT_OBJS  = $(SUPPORT_SRCS:%.c=build/%.o)
+ASAN_OBJS     = $(SRCS:%.c=build/asan/%.o)
+ASAN_LIB_OBJS = $(LIB_SRCS:%.c=build/asan/%.o)
+ASAN_SUPPORT_OBJS = $(SUPPORT_SRCS:%.c=build/asan/%.o)
+
+DEBIAN_PACKAGES = build-essential pkg-config libyaml-dev libcmocka-dev \
+	genisoimage virtinst libvirt-clients libvirt-daemon \
+	libvirt-daemon-driver-qemu qemu-utils python3 mandoc valgrind time \
+	e2fsprogs
+DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system
+
+.PHONY: all check unit unit-asan integration integration-asan valgrind \
+	lint deps demo-deps install uninstall clean
+
+all: qvm
+
+qvm: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+build/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(QVM_CPPFLAGS) $(CPPFLAGS) $(QVM_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+build/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(QVM_CPPFLAGS) $(CPPFLAGS) -std=c11 $(TEST_WARNINGS) \
+		$(YAML_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP $(CFLAGS) -c -o $@ $<
+
+build/tests/test_%: build/tests/test_%.o $(LIB_OBJS) $(SUPPORT_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+# The same, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+build/asan/src/%.o: src/%.c
+	@mkdir -p $(@D)
+	$(CC) $(QVM_CPPFLAGS) $(CPPFLAGS) $(QVM_CFLAGS) -O1 -g $(SANITIZE) \
+		-c -o $@ $<
+
+build/asan/tests/%.o: tests/%.c
+	@mkdir -p $(@D)
+	$(CC) $(QVM_CPPFLAGS) $(CPPFLAGS) -std=c11 $(TEST_WARNINGS) \
+		$(YAML_CFLAGS) $(CMOCKA_CFLAGS) -MMD -MP -O1 -g $(SANITIZE) \
+		-c -o $@ $<
+
+build/asan/tests/test_%: build/asan/tests/test_%.o $(ASAN_LIB_OBJS) \
+		$(ASAN_SUPPORT_OBJS)
+	$(CC) $(SANITIZE) -o $@ $^ $(LDLIBS) $(CMOCKA_LIBS)
+
+build/asan/qvm: $(ASAN_OBJS)
+	$(CC) $(SANITIZE) -o $@ $(ASAN_OBJS) $(LDLIBS)
+
+# check: every unit test, plain and sanitized, then the integration tests
+# against the real ./qvm and against the sanitized one.
+check: unit unit-asan integration integration-asan lint
+
+unit: $(TESTS)
+	@sh tests/run-unit.sh $(TESTS)
+
+unit-asan: $(ASAN_TESTS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	 UBSAN_OPTIONS=print_stacktrace=1 sh tests/run-unit.sh $(ASAN_TESTS)
+
+integration: qvm
+	@QVM=$(CURDIR)/qvm bash tests/integration/run.sh
+
+integration-asan: build/asan/qvm
+	@QVM=$(CURDIR)/build/asan/qvm ASAN_OPTIONS=detect_leaks=1 \
+	 bash tests/integration/run.sh
+
+valgrind: $(TESTS) qvm
+	@VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full \
+	 --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect" \
+	 sh tests/run-unit.sh $(TESTS)
+	@QVM=$(CURDIR)/qvm QVM_WRAP="valgrind -q --error-exitcode=99 \
+	 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
+	 bash tests/integration/run.sh
+
+lint:
+	@mandoc -Tlint -W warning qvm.1 && echo "qvm.1: mandoc -Tlint clean"
+
+# Debian packages to build and test qvm (run as root; a no-op when present).
+deps:
+	@sh tests/deps.sh $(DEBIAN_PACKAGES)
+
+demo-deps:
+	@sh tests/deps.sh $(DEBIAN_PACKAGES) $(DEMO_PACKAGES)
+
+install: qvm
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -m 0755 qvm $(DESTDIR)$(BINDIR)/qvm
+	install -m 0644 qvm.1 $(DESTDIR)$(MANDIR)/man1/qvm.1
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/qvm $(DESTDIR)$(MANDIR)/man1/qvm.1
+
+clean:
+	rm -rf build qvm
+
+-include $(shell find build -name '*.d' 2>/dev/null)

@@ -1,0 +1,38 @@
+/*
+ * copy: write a raw image into a new volume, writing only its data.
+ *
+ * The target is a freshly created zvol, which already reads as zeros, so
+ * copy_sparse() skips the source's holes (SEEK_DATA/SEEK_HOLE) and every
+ * all-zero block and writes the rest at the same offsets with pwrite().
+ * Memory is one buffer of COPY_BUF_SIZE bytes whatever the image size.
+ * Reads and writes retry on EINTR; a short write is an error (ENOSPC when
+ * the system gives no reason); the target is fsync()ed at the end.
+ * Between blocks it checks signals_pending() and stops with EINTR.
+ *
+ * Returns 0, or -1 with errno set and a message in errbuf saying what
+ * failed ("reading the image at byte N: ...", "writing the volume at byte
+ * N: short write (X of Y bytes)", "interrupted").
+ */
+#ifndef QVM_COPY_H
+#define QVM_COPY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define COPY_BUF_SIZE (4u * 1024 * 1024)
+#define COPY_ZERO_BLOCK (64u * 1024)	/* granularity of zero detection */
+
+struct copy_stats {
+	uint64_t size;		/* bytes covered: the size argument */
+	uint64_t data;		/* bytes read from the source's data extents */
+	uint64_t written;	/* bytes written to the target */
+};
+
+/* Called after each buffer with the bytes covered so far (done <= total). */
+typedef void (*copy_progress_fn)(void *ctx, uint64_t done, uint64_t total);
+
+int copy_sparse(int src_fd, int dst_fd, uint64_t size,
+		struct copy_stats *stats, copy_progress_fn progress,
+		void *progress_ctx, char *errbuf, size_t errsize);
+
+#endif

@@ -1,0 +1,30 @@
+/*
+ * device: where a zvol's block device is, and waiting for it to appear.
+ *
+ * zvol devices live under QVM_ZVOL_DIR (default /dev/zvol) as POOL/NAME.
+ * udev creates them asynchronously after "zfs create -V" or "zfs clone"
+ * returns, so device_wait() polls. A regular file is accepted as well as a
+ * block device (the zfs test double's devices are files).
+ */
+#ifndef QVM_DEVICE_H
+#define QVM_DEVICE_H
+
+#define DEVICE_TIMEOUT_DEFAULT 30	/* seconds */
+
+/* QVM_ZVOL_DIR, or /dev/zvol. */
+const char *device_zvol_dir(void);
+
+/* malloc'd "ZVOL_DIR/DATASET". */
+char *device_path(const char *dataset);
+
+/* QVM_DEVICE_TIMEOUT in seconds (a positive number, fractions allowed),
+ * else DEVICE_TIMEOUT_DEFAULT, as milliseconds. */
+unsigned device_timeout_ms(void);
+
+/* Polls (every 50 ms at first, then up to every 250 ms) until path exists
+ * as a block device or regular file. Returns 0, or -1 with errno:
+ * ETIMEDOUT after timeout_ms; EINTR if signals_pending(); ENODEV if path
+ * exists but is neither. */
+int device_wait(const char *path, unsigned timeout_ms);
+
+#endif

@@ -1,0 +1,171 @@
+/*
+ * qvm: provision libvirt virtual machines from cloud images on ZFS volumes.
+ *
+ * main() parses the command line through one command table (so usage can
+ * never drift from dispatch), runs the command, and alone decides the exit
+ * status: 0 on success, 1 on any error, or death by the signal that
+ * interrupted qvm once its rollback has run.
+ */
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "dryrun.h"
+#include "image.h"
+#include "msg.h"
+#include "runner.h"
+#include "signals.h"
+#include "vm.h"
+
+#ifndef QVM_VERSION
+#define QVM_VERSION "unknown"
+#endif
+
+struct options {
+	bool dry_run;
+	const struct runner *runner;
+};
+
+struct command {
+	const char *name;
+	int min_args, max_args;
+	bool dry_run_ok;
+	int (*run)(const struct options *o, int argc, char **argv);
+	const char *args;
+	const char *help;
+};
+
+static int cmd_image(const struct options *o, int argc, char **argv)
+{
+	(void)argc;
+	return image_import(o->runner, argv[0], argv[1], o->dry_run);
+}
+
+static int cmd_vm(const struct options *o, int argc, char **argv)
+{
+	(void)argc;
+	return vm_create(o->runner, argv[0], o->dry_run);
+}
+
+static int cmd_check(const struct options *o, int argc, char **argv)
+{
+	(void)o;
+	(void)argc;
+	return vm_check(argv[0]);
+}
+
+static const struct command commands[] = {
+	{ "image", 2, 2, true, cmd_image, "CLOUD_IMAGE ZVOL",
+	  "import a raw or qcow2 cloud image into a new zvol, snapshot @base" },
+	{ "vm", 1, 1, true, cmd_vm, "QVMFILE",
+	  "clone a base, build the cloud-init seed, run virt-install" },
+	{ "check", 1, 1, false, cmd_check, "QVMFILE",
+	  "validate a qvm file offline" },
+};
+
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage:");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		fprintf(f, "%s qvm %s%s %s\n", i ? "      " : "",
+			commands[i].dry_run_ok ? "[-n] " : "",
+			commands[i].name, commands[i].args);
+	fprintf(f, "       qvm --help | --version\n");
+}
+
+static void help(void)
+{
+	usage(stdout);
+	printf("\ncommands:\n");
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		printf("  %-8s %s\n", commands[i].name, commands[i].help);
+	printf("\noptions:\n"
+	       "  -n, --dry-run  check, then print the commands that would "
+	       "change the system\n"
+	       "  -h, --help     show this help\n"
+	       "  -V, --version  show the version\n"
+	       "\nenvironment: QVM_ZVOL_DIR (/dev/zvol), QVM_SEED_DIR "
+	       "(/var/lib/qvm), QVM_DEVICE_TIMEOUT (30)\n"
+	       "See qvm(1).\n");
+}
+
+static int finish(int rc)
+{
+	fflush(stdout);
+	/* Interrupted: the rollback has run; end the way the signal says. */
+	signals_reraise();
+	return rc == 0 ? 0 : 1;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct options o = { false, &runner_real };
+	struct dryrun dr = { NULL, &runner_real };
+	struct runner dry_runner = { dryrun_run, &dr };
+	const struct command *cmd = NULL;
+	int c, nargs;
+
+	/* Seeds hold secrets; nothing qvm writes is for other users unless
+	 * it says so explicitly. */
+	umask(077);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+nhV", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			o.dry_run = true;
+			break;
+		case 'h':
+			help();
+			return 0;
+		case 'V':
+			printf("qvm %s\n", QVM_VERSION);
+			return 0;
+		default:
+			fprintf(stderr, "qvm: unknown option '%s'\n",
+				argv[optind - 1]);
+			usage(stderr);
+			return 1;
+		}
+	}
+	if (optind >= argc) {
+		usage(stderr);
+		return 1;
+	}
+	for (size_t i = 0; i < N_COMMANDS; i++)
+		if (strcmp(argv[optind], commands[i].name) == 0)
+			cmd = &commands[i];
+	if (!cmd) {
+		fprintf(stderr, "qvm: unknown command '%s'\n", argv[optind]);
+		usage(stderr);
+		return 1;
+	}
+	nargs = argc - optind - 1;
+	if (nargs < cmd->min_args || nargs > cmd->max_args) {
+		fprintf(stderr, "qvm %s: expected %s\n", cmd->name, cmd->args);
+		usage(stderr);
+		return 1;
+	}
+	if (o.dry_run && !cmd->dry_run_ok) {
+		fprintf(stderr, "qvm %s: --dry-run does not apply\n",
+			cmd->name);
+		usage(stderr);
+		return 1;
+	}
+	if (o.dry_run) {
+		dr.out = stdout;
+		o.runner = &dry_runner;
+	}
+	signals_install();
+	return finish(cmd->run(&o, nargs, argv + optind + 1));
+}

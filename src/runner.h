@@ -1,0 +1,71 @@
+/*
+ * runner: the one way qvm runs an external program.
+ *
+ * A runner is a function pointer plus a context, so the same provisioning
+ * code runs real commands (runner_real), prints them (dryrun.h) or follows a
+ * script in tests. Every call states whether it only reads the system or
+ * changes it; the dry-run runner executes the first kind and prints the second.
+ *
+ * Return contract of runner_run (kept by every implementation):
+ *   -1      the program could not be started; res->spawn_errno says why and
+ *           res->err holds "PROG: command not found" (ENOENT) or
+ *           "PROG: <strerror>".
+ *   0..255  the program's exit status.
+ *   128+N   the program was killed by signal N.
+ * res->status holds the same value. stdout and stderr are captured (each at
+ * most RUN_CAPTURE_MAX bytes; the rest is read and dropped) and kept whether
+ * the command succeeded or not. The child never gets a shell; its stdin is
+ * /dev/null. If qvm itself is interrupted (signals.h) while a command runs,
+ * the real runner terminates the child and returns its status.
+ */
+#ifndef QVM_RUNNER_H
+#define QVM_RUNNER_H
+
+#include <stddef.h>
+
+#define RUN_CAPTURE_MAX (1024 * 1024)
+
+enum run_effect {
+	RUN_READS,	/* inspects only: safe to run in --dry-run */
+	RUN_CHANGES,	/* changes the system: only printed in --dry-run */
+};
+
+struct run_result {
+	int status;
+	int spawn_errno;
+	char *out;		/* NUL-terminated, never NULL after a run */
+	size_t out_len;
+	char *err;		/* NUL-terminated, never NULL after a run */
+	size_t err_len;
+};
+
+#define RUN_RESULT_INIT { 0, 0, NULL, 0, NULL, 0 }
+
+typedef int (*run_fn)(void *ctx, const char *const *argv,
+		      enum run_effect effect, struct run_result *res);
+
+struct runner {
+	run_fn run;
+	void *ctx;
+};
+
+/* Clears *res, then runs argv through r. */
+int runner_run(const struct runner *r, const char *const *argv,
+	       enum run_effect effect, struct run_result *res);
+
+/* Frees the captured output; *res may be reused afterwards. */
+void run_result_clear(struct run_result *res);
+
+/* The last non-empty line of the captured stderr, without its newline, in a
+ * caller-provided buffer (truncated to fit). Empty if there is none. */
+const char *run_result_last_err(const struct run_result *res, char *buf,
+				size_t size);
+
+/* The runner that really spawns programs (found in PATH). */
+extern const struct runner runner_real;
+
+/* The function behind runner_real, for runners that delegate to it. */
+int runner_real_run(void *ctx, const char *const *argv,
+		    enum run_effect effect, struct run_result *res);
+
+#endif

@@ -1,0 +1,225 @@
+#include "seed.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "msg.h"
+
+static const char *const skip_qvm[] = { "qvm", NULL };
+
+char *seed_user_data(const struct qvmfile *qf, char *errbuf, size_t errsize)
+{
+	char *doc, *out;
+	size_t len;
+
+	doc = ynode_emit(qf->doc[QVM_DOC_USER_DATA], skip_qvm, &len, errbuf,
+			 errsize);
+	if (!doc)
+		return NULL;
+	/* Without this first line cloud-init ignores user-data entirely. */
+	out = xasprintf("#cloud-config\n%s", doc);
+	free(doc);
+	return out;
+}
+
+/* Only the "qvm" key: nothing of the user's to write. */
+static int only_qvm_key(const struct ynode *map)
+{
+	return map->n == 2 && ynode_map_get(map, "qvm") != NULL;
+}
+
+char *seed_meta_data(const struct qvmfile *qf, const char *instance_id,
+		     char *errbuf, size_t errsize)
+{
+	const struct ynode *md = qf->doc[QVM_DOC_META_DATA];
+	char *doc, *out, *tmp;
+	size_t len;
+
+	if (only_qvm_key(md)) {
+		doc = xstrdup("");
+	} else {
+		doc = ynode_emit(md, skip_qvm, &len, errbuf, errsize);
+		if (!doc)
+			return NULL;
+	}
+	out = doc;
+	/* Double-quoted: a name like "123" must stay a string. */
+	if (!ynode_map_get(md, "instance-id")) {
+		tmp = xasprintf("%sinstance-id: \"%s\"\n", out, instance_id);
+		free(out);
+		out = tmp;
+	}
+	if (!ynode_map_get(md, "local-hostname")) {
+		tmp = xasprintf("%slocal-hostname: \"%s\"\n", out, qf->name);
+		free(out);
+		out = tmp;
+	}
+	return out;
+}
+
+char *seed_network_config(const struct qvmfile *qf, char *errbuf,
+			  size_t errsize)
+{
+	size_t len;
+
+	if (!qf->doc[QVM_DOC_NETWORK_CONFIG])
+		return NULL;
+	return ynode_emit(qf->doc[QVM_DOC_NETWORK_CONFIG], skip_qvm, &len,
+			  errbuf, errsize);
+}
+
+char *seed_instance_id(const char *name)
+{
+	unsigned char r[4] = { 0 };
+	ssize_t got;
+
+	do
+		got = getrandom(r, sizeof(r), 0);
+	while (got < 0 && errno == EINTR);
+	if (got != (ssize_t)sizeof(r)) {
+		/* Still unique enough per host: the time and our pid. */
+		unsigned v = (unsigned)time(NULL) ^ (unsigned)getpid() << 16;
+
+		memcpy(r, &v, sizeof(r));
+	}
+	return xasprintf("%s-%02x%02x%02x%02x", name, r[0], r[1], r[2], r[3]);
+}
+
+void seed_iso_argv(struct strvec *argv, const char *iso_path,
+		   const char *dir, int with_network_config)
+{
+	strvec_pushv(argv, (const char *const[]){ "genisoimage", "-output",
+						  iso_path, "-volid", "cidata",
+						  "-joliet", "-rock", NULL });
+	strvec_pushf(argv, "%s/user-data", dir);
+	strvec_pushf(argv, "%s/meta-data", dir);
+	if (with_network_config)
+		strvec_pushf(argv, "%s/network-config", dir);
+}
+
+static int write_file(const char *dir, const char *name, const char *data,
+		      char *errbuf, size_t errsize)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	size_t len = strlen(data), off = 0;
+	int fd, rc = -1;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		snprintf(errbuf, errsize, "cannot create %s: %s", path,
+			 strerror(errno));
+		goto done;
+	}
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			snprintf(errbuf, errsize, "cannot write %s: %s", path,
+				 n < 0 ? strerror(errno) : "short write");
+			goto done;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) < 0) {
+		fd = -1;
+		snprintf(errbuf, errsize, "cannot write %s: %s", path,
+			 strerror(errno));
+		goto done;
+	}
+	fd = -1;
+	rc = 0;
+done:
+	if (fd >= 0)
+		close(fd);
+	free(path);
+	return rc;
+}
+
+static void remove_dir(const char *dir)
+{
+	static const char *const files[] = { "user-data", "meta-data",
+					     "network-config" };
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		char *p = xasprintf("%s/%s", dir, files[i]);
+
+		unlink(p);
+		free(p);
+	}
+	rmdir(dir);
+}
+
+int seed_iso_build(const struct runner *r, const struct qvmfile *qf,
+		   const char *iso_path, const char *task)
+{
+	struct strvec argv = STRVEC_INIT;
+	struct run_result res = RUN_RESULT_INIT;
+	char *user = NULL, *meta = NULL, *net = NULL, *iid = NULL;
+	char *dir = NULL;
+	const char *tmp = getenv("TMPDIR");
+	char errbuf[512] = "";
+	char last[512];
+	int rc = -1;
+
+	iid = seed_instance_id(qf->name);
+	user = seed_user_data(qf, errbuf, sizeof(errbuf));
+	if (user)
+		meta = seed_meta_data(qf, iid, errbuf, sizeof(errbuf));
+	if (meta && qf->doc[QVM_DOC_NETWORK_CONFIG])
+		net = seed_network_config(qf, errbuf, sizeof(errbuf));
+	if (!user || !meta || (qf->doc[QVM_DOC_NETWORK_CONFIG] && !net)) {
+		msg_error(task, "cannot write the cloud-init seed: %s", errbuf);
+		goto done;
+	}
+
+	dir = xasprintf("%s/qvm-seed.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	if (!mkdtemp(dir)) {
+		msg_error(task, "cannot create a temporary directory %s: %s",
+			  dir, strerror(errno));
+		free(dir);
+		dir = NULL;
+		goto done;
+	}
+	if (write_file(dir, "user-data", user, errbuf, sizeof(errbuf)) < 0 ||
+	    write_file(dir, "meta-data", meta, errbuf, sizeof(errbuf)) < 0 ||
+	    (net && write_file(dir, "network-config", net, errbuf,
+			       sizeof(errbuf)) < 0)) {
+		msg_error(task, "%s", errbuf);
+		goto done;
+	}
+
+	seed_iso_argv(&argv, iso_path, dir, net != NULL);
+	if (runner_run(r, strvec_argv(&argv), RUN_CHANGES, &res) != 0) {
+		msg_error(task, "genisoimage failed to make %s: %s", iso_path,
+			  run_result_last_err(&res, last, sizeof(last)));
+		goto done;
+	}
+	/* genisoimage honours the umask; the seed holds secrets. */
+	if (chmod(iso_path, 0600) < 0 && errno != ENOENT) {
+		msg_error(task, "cannot set the mode of %s: %s", iso_path,
+			  strerror(errno));
+		goto done;
+	}
+	rc = 0;
+done:
+	if (dir) {
+		remove_dir(dir);
+		free(dir);
+	}
+	run_result_clear(&res);
+	strvec_clear(&argv);
+	free(user);
+	free(meta);
+	free(net);
+	free(iid);
+	return rc;
+}

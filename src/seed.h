@@ -1,0 +1,41 @@
+/*
+ * seed: the cloud-init NoCloud seed of a VM, as an ISO image.
+ *
+ * user-data is "#cloud-config" followed by the user-data document without
+ * its "qvm" key, styles and key order kept (ynode_emit). meta-data is the
+ * meta-data document without "qvm", plus "instance-id" and
+ * "local-hostname: NAME" where the user gave none. network-config, when
+ * given, is written the same way. The files are written into a private
+ * mkdtemp(3) directory that is removed on every path, and genisoimage
+ * makes the ISO (volume id "cidata", Joliet and Rock Ridge) at iso_path,
+ * mode 0600 (user-data can hold secrets).
+ */
+#ifndef QVM_SEED_H
+#define QVM_SEED_H
+
+#include <stddef.h>
+
+#include "qvmfile.h"
+#include "runner.h"
+#include "strvec.h"
+
+/* The files' contents (malloc'd, NUL-terminated), or NULL with errbuf. */
+char *seed_user_data(const struct qvmfile *qf, char *errbuf, size_t errsize);
+char *seed_meta_data(const struct qvmfile *qf, const char *instance_id,
+		     char *errbuf, size_t errsize);
+char *seed_network_config(const struct qvmfile *qf, char *errbuf,
+			  size_t errsize);
+
+/* "NAME-" and 8 random hex digits, malloc'd. */
+char *seed_instance_id(const char *name);
+
+/* genisoimage's argv for the files in dir. */
+void seed_iso_argv(struct strvec *argv, const char *iso_path,
+		   const char *dir, int with_network_config);
+
+/* Builds the ISO through r; reports under task and returns -1 on failure
+ * (a partial ISO may be left at iso_path: the caller owns its removal). */
+int seed_iso_build(const struct runner *r, const struct qvmfile *qf,
+		   const char *iso_path, const char *task);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * vmargs: the vm document of a qvm file -> virt-install's argv. Pure.
+ *
+ * In document order, for each top-level key K other than "qvm":
+ *   K: scalar              --K scalar
+ *   K: true | K: (null)    --K
+ *   K: false               (nothing)
+ *   K: {a: 1, b: {c: 2}}   --K a=1,b.c=2   (nested mappings: dotted names)
+ *   K: [x, {a: 1}]         --K x --K a=1   (once per item)
+ * A sub-option value holding a comma is written in double quotes
+ * (a="x,y") so virt-install reads it whole; a sub-option whose value is
+ * null is written as its bare name. The disk holding "zvol" becomes
+ * --disk path=ZVOL_DEVICE,<its other options, zvol left out>.
+ * Then always: --noautoconsole --import
+ *              --disk path=SEED_ISO,device=cdrom
+ * The seed is never passed as --cdrom: virt-install would treat the first
+ * boot as an installation (on_reboot=destroy), and cloud-init's reboot
+ * would kill the VM.
+ *
+ * argv[0] is "virt-install". On a document it cannot translate (a list
+ * inside a sub-option, a sequence of sequences, an alias) it returns -1
+ * and writes the reason, naming the key, to errbuf.
+ */
+#ifndef QVM_VMARGS_H
+#define QVM_VMARGS_H
+
+#include <stddef.h>
+
+#include "strvec.h"
+#include "ynode.h"
+
+int vmargs_build(const struct ynode *vm_doc, const char *zvol_device,
+		 const char *seed_iso, struct strvec *argv,
+		 char *errbuf, size_t errsize);
+
+#endif

@@ -1,0 +1,82 @@
+/*
+ * ynode: a YAML document as a small tree that remembers how it was written.
+ *
+ * qvm reads the user's cloud-init documents and writes them back out into
+ * the seed; a quoted "0755" must stay a string and a block literal must stay
+ * a block literal, so every node keeps its tag, its style and its anchor,
+ * and aliases stay aliases (never expanded: no "billion laughs").
+ * Comments are not kept (libyaml does not report them).
+ *
+ * Loading is bounded: a stream of at most YNODE_MAX_DOCS documents, nesting
+ * depth at most YNODE_MAX_DEPTH, at most YNODE_MAX_NODES nodes in all. A
+ * problem is reported in errbuf with its line and column (1-based), e.g.
+ * "line 3, column 5: did not find expected key", and the call returns -1
+ * with nothing allocated.
+ */
+#ifndef QVM_YNODE_H
+#define QVM_YNODE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define YNODE_MAX_DOCS 16
+#define YNODE_MAX_DEPTH 64
+#define YNODE_MAX_NODES 100000
+
+enum ynode_type {
+	YNODE_SCALAR,
+	YNODE_MAP,	/* items: key, value, key, value, ... (n is even) */
+	YNODE_SEQ,
+	YNODE_ALIAS,	/* value: the anchor it refers to */
+};
+
+struct ynode {
+	enum ynode_type type;
+	char *value;		/* scalar text (NUL-terminated) or alias name */
+	size_t len;		/* length of value */
+	char *tag;		/* explicit tag, or NULL */
+	char *anchor;		/* anchor defined on this node, or NULL */
+	int style;		/* libyaml's scalar/mapping/sequence style */
+	bool plain_implicit;	/* scalars: as libyaml reported them */
+	bool quoted_implicit;
+	bool implicit;		/* collections: no explicit tag */
+	size_t line, column;	/* where the node starts, 1-based */
+	struct ynode **items;
+	size_t n;
+};
+
+struct ystream {
+	struct ynode *docs[YNODE_MAX_DOCS];
+	size_t line[YNODE_MAX_DOCS];	/* line of each document's start */
+	size_t n;
+};
+
+/* Parses buf (len bytes, UTF-8) into out. */
+int ystream_load(const char *buf, size_t len, struct ystream *out,
+		 char *errbuf, size_t errsize);
+void ystream_free(struct ystream *s);
+
+void ynode_free(struct ynode *n);
+
+/* A plain (unquoted, untagged) scalar equal to text. */
+bool ynode_is_plain(const struct ynode *n, const char *text);
+
+/* A scalar that YAML's core schema reads as null: empty plain, "~",
+ * "null", "Null", "NULL" (all plain, untagged). */
+bool ynode_is_null(const struct ynode *n);
+
+/* 1 for a plain true/True/TRUE, 0 for false/False/FALSE, -1 otherwise. */
+int ynode_bool(const struct ynode *n);
+
+/* The value of key in map (a scalar key equal to key), or NULL. */
+struct ynode *ynode_map_get(const struct ynode *map, const char *key);
+
+/* Emits node as one YAML document (no "---" marker, no "..." end marker)
+ * in block style where the source was, keeping styles, tags, anchors and
+ * aliases. Keys of the top-level mapping listed in skip_keys (a
+ * NULL-terminated array, may be NULL) are left out. Returns a malloc'd
+ * NUL-terminated buffer (length in *len), or NULL with errbuf set. */
+char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
+		 size_t *len, char *errbuf, size_t errsize);
+
+#endif
