@@ -101,6 +101,13 @@ const char *zfs_explain(enum zfs_err code)
 	return explanations[code];
 }
 
+const char *zfs_message_text(size_t i)
+{
+	if (i >= sizeof(zfs_messages) / sizeof(zfs_messages[0]))
+		return NULL;
+	return zfs_messages[i].text;
+}
+
 enum zfs_err zfs_classify(const char *err, int status)
 {
 	if (status == 0)

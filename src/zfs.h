@@ -56,6 +56,10 @@ const char *zfs_explain(enum zfs_err code);
 /* Classifies zfs's stderr (any number of lines) and exit status. */
 enum zfs_err zfs_classify(const char *err, int status);
 
+/* The classification table, for tests: row i's text, or NULL past the
+ * end. */
+const char *zfs_message_text(size_t i);
+
 /* zfs create -V SIZE [-o PROP]... NAME; props are "key=value". */
 int zfs_create_volume(const struct runner *r, const char *name,
 		      uint64_t size, const struct strvec *props,

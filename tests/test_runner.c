@@ -1,0 +1,222 @@
+/*
+ * runner: real spawns of real programs, and the dry-run printer.
+ * These run actual processes: a missing program, a killed one, output on
+ * both streams, and the child's view of its file descriptors.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "dryrun.h"
+#include "runner.h"
+#include "signals.h"
+
+#define RUN(res, ...) \
+	runner_run(&runner_real, (const char *const[]){ __VA_ARGS__, NULL }, \
+		   RUN_READS, (res))
+
+static void captures_stdout_stderr_and_status(void **state)
+{
+	struct run_result res;
+	int rc;
+
+	(void)state;
+	rc = RUN(&res, "sh", "-c", "echo out; echo err >&2; exit 3");
+	assert_int_equal(rc, 3);
+	assert_int_equal(res.status, 3);
+	assert_string_equal(res.out, "out\n");
+	assert_string_equal(res.err, "err\n");
+	assert_int_equal(res.out_len, 4);
+	run_result_clear(&res);
+}
+
+static void success_is_zero_with_empty_output(void **state)
+{
+	struct run_result res;
+
+	(void)state;
+	assert_int_equal(RUN(&res, "true"), 0);
+	assert_string_equal(res.out, "");
+	assert_string_equal(res.err, "");
+	run_result_clear(&res);
+}
+
+static void missing_program_is_a_spawn_failure(void **state)
+{
+	struct run_result res;
+	int rc;
+
+	(void)state;
+	rc = RUN(&res, "qvm-no-such-program-here", "x");
+	assert_int_equal(rc, -1);
+	assert_int_equal(res.spawn_errno, ENOENT);
+	assert_string_equal(res.err,
+			    "qvm-no-such-program-here: command not found");
+	run_result_clear(&res);
+}
+
+static void killed_program_reports_128_plus_signal(void **state)
+{
+	struct run_result res;
+
+	(void)state;
+	assert_int_equal(RUN(&res, "sh", "-c", "echo partial; kill -9 $$"),
+			 128 + SIGKILL);
+	/* What it printed before dying is kept. */
+	assert_string_equal(res.out, "partial\n");
+	run_result_clear(&res);
+	assert_int_equal(RUN(&res, "sh", "-c", "kill -ABRT $$"), 134);
+	run_result_clear(&res);
+}
+
+static void arguments_reach_the_program_unchanged(void **state)
+{
+	struct run_result res;
+
+	(void)state;
+	/* No shell in between: quotes, spaces and $ stay literal. */
+	RUN(&res, "printf", "%s|", "a b", "$HOME", "'q'", "");
+	assert_string_equal(res.out, "a b|$HOME|'q'||");
+	run_result_clear(&res);
+}
+
+static void stdin_is_dev_null(void **state)
+{
+	struct run_result res;
+
+	(void)state;
+	assert_int_equal(RUN(&res, "cat"), 0);
+	assert_string_equal(res.out, "");
+	run_result_clear(&res);
+}
+
+static void child_gets_none_of_the_runners_pipes(void **state)
+{
+	struct run_result res;
+	int unknown = 0;
+	char *p, *end;
+
+	(void)state;
+	RUN(&res, "ls", "/proc/self/fd");
+	/* Every fd the child has beyond stdio must be one the test process
+	 * itself has open (inherited from whoever started it), except the
+	 * one ls opened to read the directory. A leaked capture pipe would
+	 * be a second unknown fd: the runner has closed its pipes by now. */
+	for (p = res.out; *p; p = end) {
+		long fd = strtol(p, &end, 10);
+
+		while (*end == '\n')
+			end++;
+		if (fd <= 2)
+			continue;
+		if (fcntl((int)fd, F_GETFD) < 0)
+			unknown++;
+	}
+	assert_int_equal(unknown, 1);
+	run_result_clear(&res);
+}
+
+static void output_is_bounded(void **state)
+{
+	struct run_result res;
+
+	(void)state;
+	/* 3 MiB on stdout: all read (the child finishes), 1 MiB kept. */
+	assert_int_equal(RUN(&res, "head", "-c", "3145728", "/dev/zero"), 0);
+	assert_int_equal(res.out_len, RUN_CAPTURE_MAX);
+	run_result_clear(&res);
+}
+
+static void interrupt_stops_the_child(void **state)
+{
+	struct run_result res;
+	time_t start = time(NULL);
+
+	(void)state;
+	signals_set_pending(SIGTERM);
+	assert_int_equal(RUN(&res, "sleep", "30"), 128 + SIGTERM);
+	assert_true(time(NULL) - start < 5);
+	signals_set_pending(0);
+	run_result_clear(&res);
+}
+
+static void held_signals_let_rollback_commands_finish(void **state)
+{
+	struct run_result res;
+
+	(void)state;
+	signals_set_pending(SIGINT);
+	signals_hold();
+	assert_int_equal(RUN(&res, "sh", "-c", "sleep 0.3; echo done"), 0);
+	assert_string_equal(res.out, "done\n");
+	signals_set_pending(0);
+	run_result_clear(&res);
+}
+
+static void last_err_line_skips_trailing_blank_lines(void **state)
+{
+	struct run_result res;
+	char buf[64];
+
+	(void)state;
+	RUN(&res, "sh", "-c", "printf 'first\\nsecond\\n\\n' >&2; exit 1");
+	assert_string_equal(run_result_last_err(&res, buf, sizeof(buf)),
+			    "second");
+	run_result_clear(&res);
+}
+
+static void dry_run_prints_changes_and_runs_reads(void **state)
+{
+	char *text = NULL;
+	size_t len = 0;
+	FILE *out = open_memstream(&text, &len);
+	struct dryrun d = { out, &runner_real };
+	struct runner r = { dryrun_run, &d };
+	struct run_result res;
+
+	(void)state;
+	assert_int_equal(runner_run(&r, (const char *const[]){
+		"zfs", "clone", "-o", "qvm:name=it's", "a b@base", "t/x", NULL },
+		RUN_CHANGES, &res), 0);
+	run_result_clear(&res);
+	/* Reads run for real. */
+	assert_int_equal(runner_run(&r, (const char *const[]){
+		"sh", "-c", "echo real", NULL }, RUN_READS, &res), 0);
+	assert_string_equal(res.out, "real\n");
+	run_result_clear(&res);
+	fclose(out);
+	assert_string_equal(text,
+		"zfs clone -o 'qvm:name=it'\\''s' 'a b@base' t/x\n");
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(captures_stdout_stderr_and_status),
+		cmocka_unit_test(success_is_zero_with_empty_output),
+		cmocka_unit_test(missing_program_is_a_spawn_failure),
+		cmocka_unit_test(killed_program_reports_128_plus_signal),
+		cmocka_unit_test(arguments_reach_the_program_unchanged),
+		cmocka_unit_test(stdin_is_dev_null),
+		cmocka_unit_test(child_gets_none_of_the_runners_pipes),
+		cmocka_unit_test(output_is_bounded),
+		cmocka_unit_test(interrupt_stops_the_child),
+		cmocka_unit_test(held_signals_let_rollback_commands_finish),
+		cmocka_unit_test(last_err_line_skips_trailing_blank_lines),
+		cmocka_unit_test(dry_run_prints_changes_and_runs_reads),
+	};
+
+	return cmocka_run_group_tests_name("runner", tests, NULL, NULL);
+}
