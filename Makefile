@@ -47,7 +47,7 @@ DEBIAN_PACKAGES = build-essential pkg-config libyaml-dev libcmocka-dev \
 DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system
 
 .PHONY: all check unit unit-asan integration integration-asan valgrind \
-	lint deps demo-deps install uninstall clean
+	lint deps demo install uninstall clean
 
 all: qvm
 
@@ -87,7 +87,7 @@ build/asan/qvm: $(ASAN_OBJS)
 
 # check: every unit test, plain and sanitized, then the integration tests
 # against the real ./qvm and against the sanitized one.
-check: unit unit-asan integration integration-asan lint
+check: lint unit unit-asan integration integration-asan
 
 unit: $(TESTS)
 	@sh tests/run-unit.sh $(TESTS)
@@ -118,8 +118,11 @@ lint:
 deps:
 	@sh tests/deps.sh $(DEBIAN_PACKAGES)
 
-demo-deps:
+# A real VM: build a small Debian guest once (cached), import it, boot it
+# under QEMU through libvirt, and wait for its cloud-init marker.
+demo: qvm
 	@sh tests/deps.sh $(DEBIAN_PACKAGES) $(DEMO_PACKAGES)
+	@bash tests/demo/demo.sh
 
 install: qvm
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1

@@ -13,5 +13,5 @@ for t in "$@"; do
 		failed=$((failed + 1))
 	fi
 done
-echo "unit test binaries: $passed passed, $failed failed"
+echo "units: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -195,15 +195,15 @@ static void expect_virt_install(int dry, int status)
 	char *seed = xasprintf("path=%s,device=cdrom", F->iso);
 
 	if (dry)
-		expect_run(ARGV("virt-install", "--connect", "test:///default",
-				"--name", "web1", "--memory", "512", "--disk",
+		expect_run(ARGV("virt-install", "--name", "web1", "--connect",
+				"test:///default", "--memory", "512", "--disk",
 				disk, "--noautoconsole", "--import", "--disk",
 				seed, "--dry-run"), "",
 			   status ? "ERROR    Guest name 'web1' is already in "
 				    "use.\n" : "", status);
 	else
-		expect_run(ARGV("virt-install", "--connect", "test:///default",
-				"--name", "web1", "--memory", "512", "--disk",
+		expect_run(ARGV("virt-install", "--name", "web1", "--connect",
+				"test:///default", "--memory", "512", "--disk",
 				disk, "--noautoconsole", "--import", "--disk",
 				seed), "",
 			   status ? "ERROR    internal error: qemu died\n" : "",

@@ -13,7 +13,7 @@ check "completion line names volume and snapshot" \
 	contains "$OUT" "Image tank/debian12 created with snapshot tank/debian12@base"
 check "no error output" [ -z "$ERR" ]
 check "device content equals the image" cmp -s "$IMG" "$DEV"
-check "snapshot tank/debian12@base exists" zfs list -H -o name tank/debian12@base
+check "snapshot tank/debian12@base exists" eval "zfs list -H -o name tank/debian12@base >/dev/null"
 check "volblocksize 16K and refreservation none were asked for" \
 	grep -qP '^zfs\tcreate\t-V\t67108864\t-o\tvolblocksize=16K\t-o\trefreservation=none\t' \
 	"$ZFS_DOUBLE_DIR/log"

@@ -166,7 +166,7 @@ printf 'qvm: vm\nname: [unclosed\n' > "$WORK/broken.yaml"
 calls=$(wc -l < "$ZFS_DOUBLE_DIR/log")
 run_qvm vm "$WORK/broken.yaml"
 check "not YAML: exit 1, line and column" \
-	eval '[ "$RC" -eq 1 ] && contains "$ERR" "line 2"'
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "line 3, column 1: did not find expected"'
 check "not YAML: no zfs command ran" \
 	[ "$(wc -l < "$ZFS_DOUBLE_DIR/log")" -eq "$calls" ]
 
