@@ -51,6 +51,9 @@ DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system
 
 all: qvm
 
+# Keep test objects between runs.
+.SECONDARY:
+
 qvm: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
 

@@ -14,7 +14,9 @@
 #include <sys/stat.h>
 
 #include "dryrun.h"
+#include "destroy.h"
 #include "image.h"
+#include "list.h"
 #include "msg.h"
 #include "runner.h"
 #include "signals.h"
@@ -26,11 +28,14 @@
 
 struct options {
 	bool dry_run;
+	bool scripted;		/* list -H */
+	const char *connect;	/* destroy -c URI */
 	const struct runner *runner;
 };
 
 struct command {
 	const char *name;
+	const char *opts;	/* the command's own getopt options */
 	int min_args, max_args;
 	bool dry_run_ok;
 	int (*run)(const struct options *o, int argc, char **argv);
@@ -57,13 +62,30 @@ static int cmd_check(const struct options *o, int argc, char **argv)
 	return vm_check(argv[0]);
 }
 
+static int cmd_list(const struct options *o, int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	return list_run(o->runner, o->scripted);
+}
+
+static int cmd_destroy(const struct options *o, int argc, char **argv)
+{
+	(void)argc;
+	return destroy_run(o->runner, argv[0], o->connect);
+}
+
 static const struct command commands[] = {
-	{ "image", 2, 2, true, cmd_image, "CLOUD_IMAGE ZVOL",
+	{ "image", "", 2, 2, true, cmd_image, "CLOUD_IMAGE ZVOL",
 	  "import a raw or qcow2 cloud image into a new zvol, snapshot @base" },
-	{ "vm", 1, 1, true, cmd_vm, "QVMFILE",
+	{ "vm", "", 1, 1, true, cmd_vm, "QVMFILE",
 	  "clone a base, build the cloud-init seed, run virt-install" },
-	{ "check", 1, 1, false, cmd_check, "QVMFILE",
-	  "validate a qvm file offline" },
+	{ "check", "", 1, 1, false, cmd_check, "QVMFILE",
+	  "validate a qvm file offline (no zfs, no libvirt)" },
+	{ "list", "H", 0, 0, false, cmd_list, "[-H]",
+	  "list the images and VMs qvm made (-H: tab-separated, bytes)" },
+	{ "destroy", "c:", 1, 1, false, cmd_destroy, "[-c URI] NAME",
+	  "remove a VM (domain, clone, seed) or an unused image" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -72,9 +94,10 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage:");
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(f, "%s qvm %s%s %s\n", i ? "      " : "",
+		fprintf(f, "%s qvm %s%s%s%s\n", i ? "      " : "",
 			commands[i].dry_run_ok ? "[-n] " : "",
-			commands[i].name, commands[i].args);
+			commands[i].name, *commands[i].args ? " " : "",
+			commands[i].args);
 	fprintf(f, "       qvm --help | --version\n");
 }
 
@@ -94,6 +117,37 @@ static void help(void)
 	       "See qvm(1).\n");
 }
 
+/* The command's own options: argv[0] is the command's name. Leaves
+ * optind at its first operand. */
+static int parse_command_options(const struct command *cmd,
+				 struct options *o, int argc, char **argv)
+{
+	char optstring[16];
+	int c;
+
+	snprintf(optstring, sizeof(optstring), "+:%s", cmd->opts);
+	optind = 0;	/* glibc: start a fresh scan */
+	while ((c = getopt(argc, argv, optstring)) != -1) {
+		switch (c) {
+		case 'H':
+			o->scripted = true;
+			break;
+		case 'c':
+			o->connect = optarg;
+			break;
+		case ':':
+			fprintf(stderr, "qvm %s: -%c needs an argument\n",
+				cmd->name, optopt);
+			return -1;
+		default:
+			fprintf(stderr, "qvm %s: unknown option '-%c'\n",
+				cmd->name, optopt);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static int finish(int rc)
 {
 	fflush(stdout);
@@ -110,7 +164,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct options o = { false, &runner_real };
+	struct options o = { false, false, NULL, &runner_real };
 	struct dryrun dr = { NULL, &runner_real };
 	struct runner dry_runner = { dryrun_run, &dr };
 	const struct command *cmd = NULL;
@@ -150,7 +204,13 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	nargs = argc - optind - 1;
+	argc -= optind;
+	argv += optind;
+	if (parse_command_options(cmd, &o, argc, argv) < 0) {
+		usage(stderr);
+		return 1;
+	}
+	nargs = argc - optind;
 	if (nargs < cmd->min_args || nargs > cmd->max_args) {
 		fprintf(stderr, "qvm %s: expected %s\n", cmd->name, cmd->args);
 		usage(stderr);
@@ -167,5 +227,5 @@ int main(int argc, char **argv)
 		o.runner = &dry_runner;
 	}
 	signals_install();
-	return finish(cmd->run(&o, nargs, argv + optind + 1));
+	return finish(cmd->run(&o, nargs, argv + optind));
 }
