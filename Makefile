@@ -47,7 +47,7 @@ DEBIAN_PACKAGES = build-essential pkg-config libyaml-dev libcmocka-dev \
 DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system
 
 .PHONY: all check unit unit-asan integration integration-asan valgrind \
-	lint deps demo install uninstall clean
+	lint deps demo bench install uninstall clean
 
 all: qvm
 
@@ -126,6 +126,11 @@ deps:
 demo: qvm
 	@sh tests/deps.sh $(DEBIAN_PACKAGES) $(DEMO_PACKAGES)
 	@bash tests/demo/demo.sh
+
+# Import speed against dd and qemu-img, and qvm's own overhead per VM.
+bench: qvm
+	@sh tests/deps.sh $(DEBIAN_PACKAGES)
+	@bash tests/bench/bench.sh
 
 install: qvm
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
