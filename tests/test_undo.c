@@ -15,6 +15,7 @@
 #include "undo.h"
 
 static char order[64];
+static char one[] = "1", two[] = "2", three[] = "3";
 static int freed;
 
 static int record(void *arg, char **why)
@@ -75,9 +76,9 @@ static void runs_in_reverse_order(void **state)
 	struct captured *c = *state;
 	struct undo u = UNDO_INIT;
 
-	undo_push(&u, "seed /s", "remove", record, "1", count_free);
-	undo_push(&u, "zvol tank/a", "destroy", record, "2", count_free);
-	undo_push(&u, "domain a", "undefine", record, "3", count_free);
+	undo_push(&u, "seed /s", "remove", record, one, count_free);
+	undo_push(&u, "zvol tank/a", "destroy", record, two, count_free);
+	undo_push(&u, "domain a", "undefine", record, three, count_free);
 	assert_int_equal(undo_run(&u, "creating VM a"), 0);
 	assert_string_equal(order, "321");
 	assert_int_equal(freed, 3);
@@ -93,8 +94,8 @@ static void failure_is_named_and_the_rest_still_runs(void **state)
 	struct captured *c = *state;
 	struct undo u = UNDO_INIT;
 
-	undo_push(&u, "seed /s", "remove", record, "1", NULL);
-	undo_push(&u, "zvol tank/vm1", "destroy", refuse, "2", NULL);
+	undo_push(&u, "seed /s", "remove", record, one, NULL);
+	undo_push(&u, "zvol tank/vm1", "destroy", refuse, two, NULL);
 	assert_int_equal(undo_run(&u, "creating VM vm1"), 1);
 	assert_string_equal(order, "21");
 	fflush(c->ferr);
@@ -108,7 +109,7 @@ static void forget_runs_nothing(void **state)
 	struct undo u = UNDO_INIT;
 
 	(void)state;
-	undo_push(&u, "zvol tank/a", "destroy", record, "1", count_free);
+	undo_push(&u, "zvol tank/a", "destroy", record, one, count_free);
 	undo_forget(&u);
 	assert_string_equal(order, "");
 	assert_int_equal(freed, 1);

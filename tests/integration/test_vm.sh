@@ -48,7 +48,7 @@ check "multi: three --disk options (zvol, data disk, seed)" \
 check "multi: seed is a cdrom disk, never --cdrom" \
 	eval 'contains "$OUT" "device=cdrom" && ! contains "$OUT" "--cdrom"'
 run_qvm vm "$ROOT/fixtures/multi.qvm.yaml"
-check "multi: created" eval '[ "$RC" -eq 0 ] && contains "$OUT" "VM multi created"'
+check "multi: created" eval '[ "$RC" -eq 0 ] && contains "$OUT" "VM multi1 created"'
 [ "$RC" -eq 0 ] || echo "$ERR"
 
 # --- failures: each step, and nothing left behind ---

@@ -1,0 +1,275 @@
+/*
+ * vmargs.c: the vm document -> virt-install's argv (rules in vmargs.h).
+ *
+ * Each option and its value are separate argv elements; nothing here is
+ * ever seen by a shell. The only quoting is virt-install's own: its
+ * sub-option parser splits on commas unless a value is in double quotes.
+ */
+#include "vmargs.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int fail(char *errbuf, size_t errsize, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *errbuf, size_t errsize, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errsize) {
+		va_start(ap, fmt);
+		vsnprintf(errbuf, errsize, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* A growing "a=1,b.c=2" string. */
+struct optbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static void optbuf_add(struct optbuf *b, const char *s, size_t n)
+{
+	if (n + 1 > b->cap - b->len) {
+		while (n + 1 > b->cap - b->len)
+			b->cap = b->cap ? 2 * b->cap : 128;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
+	b->p[b->len] = '\0';
+}
+
+static void optbuf_adds(struct optbuf *b, const char *s)
+{
+	optbuf_add(b, s, strlen(s));
+}
+
+struct build {
+	char *errbuf;
+	size_t errsize;
+};
+
+/*
+ * Appends ",name=value" (no comma before the first). virt-install reads
+ * a="x,y" whole, but has no escape for a double quote inside quotes, so
+ * a value holding both cannot be passed at all.
+ */
+static int add_subopt(struct build *bd, struct optbuf *b, const char *path,
+		      const char *name, const char *value, size_t len)
+{
+	bool comma = memchr(value, ',', len) != NULL;
+
+	if (comma && memchr(value, '"', len))
+		return fail(bd->errbuf, bd->errsize,
+			    "key '%s': a value holding both a comma and a double quote cannot be passed to virt-install",
+			    path);
+	if (b->len)
+		optbuf_adds(b, ",");
+	optbuf_adds(b, name);
+	optbuf_adds(b, "=");
+	if (comma)
+		optbuf_adds(b, "\"");
+	optbuf_add(b, value, len);
+	if (comma)
+		optbuf_adds(b, "\"");
+	return 0;
+}
+
+/* A key must be a name: a scalar, not null, without a NUL inside. */
+static bool is_name(const struct ynode *key)
+{
+	return key->type == YNODE_SCALAR && key->len && !ynode_is_null(key) &&
+	       strlen(key->value) == key->len;
+}
+
+/* The sub-options of map, named prefix.key (top: the option's name, for
+ * messages; prefix: NULL at the first level). */
+static int add_subopts(struct build *bd, struct optbuf *b,
+		       const struct ynode *map, const char *top,
+		       const char *prefix, bool skip_zvol)
+{
+	int ret = 0;
+
+	for (size_t i = 0; ret == 0 && i + 1 < map->n; i += 2) {
+		const struct ynode *key = map->items[i];
+		const struct ynode *val = map->items[i + 1];
+		char *name, *path;
+
+		if (!is_name(key)) {
+			if (prefix)
+				return fail(bd->errbuf, bd->errsize,
+					    "key '%s.%s': a sub-option name must be a non-empty string",
+					    top, prefix);
+			return fail(bd->errbuf, bd->errsize,
+				    "key '%s': a sub-option name must be a non-empty string",
+				    top);
+		}
+		if (skip_zvol && !strcmp(key->value, "zvol"))
+			continue;
+		name = prefix ? xasprintf("%s.%s", prefix, key->value) :
+				xstrdup(key->value);
+		path = xasprintf("%s.%s", top, name);
+		switch (val->type) {
+		case YNODE_SCALAR:
+			if (ynode_is_null(val)) {
+				if (b->len)
+					optbuf_adds(b, ",");
+				optbuf_adds(b, name);
+			} else {
+				ret = add_subopt(bd, b, path, name, val->value,
+						 val->len);
+			}
+			break;
+		case YNODE_MAP:
+			if (!val->n)
+				ret = fail(bd->errbuf, bd->errsize,
+					   "key '%s': an empty mapping cannot be passed to virt-install",
+					   path);
+			else
+				ret = add_subopts(bd, b, val, top, name,
+						  false);
+			break;
+		case YNODE_SEQ:
+			ret = fail(bd->errbuf, bd->errsize,
+				   "key '%s': a list inside a sub-option cannot be passed to virt-install",
+				   path);
+			break;
+		case YNODE_ALIAS:
+			ret = fail(bd->errbuf, bd->errsize,
+				   "key '%s': aliases are not allowed", path);
+			break;
+		}
+		free(name);
+		free(path);
+	}
+	return ret;
+}
+
+/* --key a=1,b.c=2; the disk holding "zvol" gets path=ZVOL_DEVICE first. */
+static int add_mapping(struct build *bd, struct strvec *argv,
+		       const char *key, const struct ynode *map,
+		       const char *zvol_device)
+{
+	bool zvol = !strcmp(key, "disk") && ynode_map_get(map, "zvol");
+	struct optbuf b = { NULL, 0, 0 };
+	int ret = -1;
+
+	if (!map->n)
+		return fail(bd->errbuf, bd->errsize,
+			    "key '%s': an empty mapping cannot be passed to virt-install",
+			    key);
+	if (zvol && ynode_map_get(map, "path"))
+		return fail(bd->errbuf, bd->errsize,
+			    "key 'disk.path': the zvol disk's path is set by qvm");
+	if (zvol && add_subopt(bd, &b, "disk.path", "path", zvol_device,
+			       strlen(zvol_device)) < 0)
+		goto done;
+	if (add_subopts(bd, &b, map, key, NULL, zvol) < 0)
+		goto done;
+	strvec_pushf(argv, "--%s", key);
+	strvec_push(argv, b.p);
+	ret = 0;
+done:
+	free(b.p);
+	return ret;
+}
+
+/* --key value, --key alone for true or null, nothing for false. */
+static void add_scalar(struct strvec *argv, const char *key,
+		       const struct ynode *val)
+{
+	int flag = ynode_bool(val);
+
+	if (flag == 0)
+		return;
+	strvec_pushf(argv, "--%s", key);
+	if (flag < 0 && !ynode_is_null(val))
+		strvec_push(argv, val->value);
+}
+
+static int add_option(struct build *bd, struct strvec *argv,
+		      const char *key, const struct ynode *val,
+		      const char *zvol_device)
+{
+	switch (val->type) {
+	case YNODE_SCALAR:
+		add_scalar(argv, key, val);
+		return 0;
+	case YNODE_MAP:
+		return add_mapping(bd, argv, key, val, zvol_device);
+	case YNODE_SEQ:
+		for (size_t i = 0; i < val->n; i++) {
+			const struct ynode *item = val->items[i];
+
+			if (item->type == YNODE_SEQ)
+				return fail(bd->errbuf, bd->errsize,
+					    "key '%s': a list inside a list cannot be passed to virt-install",
+					    key);
+			if (item->type == YNODE_ALIAS)
+				return fail(bd->errbuf, bd->errsize,
+					    "key '%s': aliases are not allowed",
+					    key);
+			if (item->type == YNODE_SCALAR)
+				add_scalar(argv, key, item);
+			else if (add_mapping(bd, argv, key, item,
+					     zvol_device) < 0)
+				return -1;
+		}
+		return 0;
+	case YNODE_ALIAS:
+		break;
+	}
+	return fail(bd->errbuf, bd->errsize,
+		    "key '%s': aliases are not allowed", key);
+}
+
+int vmargs_build(const struct ynode *vm_doc, const char *zvol_device,
+		 const char *seed_iso, struct strvec *argv,
+		 char *errbuf, size_t errsize)
+{
+	struct build bd = { errbuf, errsize };
+	struct strvec out = STRVEC_INIT;
+	struct optbuf seed = { NULL, 0, 0 };
+
+	if (!vm_doc || vm_doc->type != YNODE_MAP)
+		return fail(errbuf, errsize, "the vm document is not a mapping");
+	strvec_push(&out, "virt-install");
+	for (size_t i = 0; i + 1 < vm_doc->n; i += 2) {
+		const struct ynode *key = vm_doc->items[i];
+
+		if (!is_name(key)) {
+			fail(errbuf, errsize,
+			     "an option name must be a non-empty string");
+			goto fail;
+		}
+		if (!strcmp(key->value, "qvm"))
+			continue;
+		if (add_option(&bd, &out, key->value, vm_doc->items[i + 1],
+			       zvol_device) < 0)
+			goto fail;
+	}
+	if (add_subopt(&bd, &seed, "seed", "path", seed_iso,
+		       strlen(seed_iso)) < 0)
+		goto fail;
+	optbuf_adds(&seed, ",device=cdrom");
+	strvec_push(&out, "--noautoconsole");
+	strvec_push(&out, "--import");
+	strvec_push(&out, "--disk");
+	strvec_push(&out, seed.p);
+	free(seed.p);
+	/* argv changes only on success. */
+	strvec_pushv(argv, strvec_argv(&out));
+	strvec_clear(&out);
+	return 0;
+fail:
+	free(seed.p);
+	strvec_clear(&out);
+	return -1;
+}

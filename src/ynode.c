@@ -1,0 +1,725 @@
+/*
+ * ynode.c: libyaml events -> ynode trees, and ynode trees -> YAML text.
+ *
+ * Loading is one event pump: each event is handled and deleted before the
+ * next is read, and every node is attached to the tree the moment it is
+ * made, so a failure anywhere frees everything by freeing the documents.
+ */
+#include "ynode.h"
+
+#include <limits.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <yaml.h>
+
+#include "strvec.h"
+
+static int fail(char *errbuf, size_t errsize, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *errbuf, size_t errsize, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errsize) {
+		va_start(ap, fmt);
+		vsnprintf(errbuf, errsize, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+/* User text in a message: control characters escaped, long text cut, so a
+ * hostile key cannot forge or flood the error line. */
+static const char *show(char *dst, size_t size, const char *s, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 8 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i == 40) {
+			memcpy(dst + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c == '\n' || c == '\t') {
+			dst[o++] = '\\';
+			dst[o++] = c == '\n' ? 'n' : 't';
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(dst + o, size - o, "\\x%02x", c);
+		} else {
+			dst[o++] = (char)c;
+		}
+	}
+	dst[o] = '\0';
+	return dst;
+}
+
+/*
+ * Input text check. libyaml rejects most bad bytes itself, but a NUL is
+ * easy to mistake for the end of the text and its reader error has no
+ * line, so NULs and invalid UTF-8 (overlong forms, surrogates, beyond
+ * U+10FFFF) are refused here first, with the place.
+ */
+static int check_text(const char *buf, size_t len, char *errbuf,
+		      size_t errsize)
+{
+	const unsigned char *p = (const unsigned char *)buf;
+	size_t i = 0, line = 1, col = 1;
+
+	while (i < len) {
+		unsigned char c = p[i];
+		uint32_t cp, min;
+		size_t n;
+
+		if (c == 0)
+			return fail(errbuf, errsize,
+				    "line %zu, column %zu: NUL byte in the text",
+				    line, col);
+		if (c < 0x80) {
+			n = 1;
+			cp = c;
+			min = 0;
+		} else if ((c & 0xe0) == 0xc0) {
+			n = 2;
+			cp = c & 0x1fu;
+			min = 0x80;
+		} else if ((c & 0xf0) == 0xe0) {
+			n = 3;
+			cp = c & 0x0fu;
+			min = 0x800;
+		} else if ((c & 0xf8) == 0xf0) {
+			n = 4;
+			cp = c & 0x07u;
+			min = 0x10000;
+		} else {
+			goto bad;
+		}
+		if (n > len - i)
+			goto bad;
+		for (size_t k = 1; k < n; k++) {
+			if ((p[i + k] & 0xc0) != 0x80)
+				goto bad;
+			cp = cp << 6 | (p[i + k] & 0x3fu);
+		}
+		if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+			goto bad;
+		if (c == '\n') {
+			line++;
+			col = 1;
+		} else {
+			col++;
+		}
+		i += n;
+	}
+	return 0;
+bad:
+	return fail(errbuf, errsize, "line %zu, column %zu: invalid UTF-8",
+		    line, col);
+}
+
+/* Line and column (1-based, counted in characters) of a byte offset. */
+static void offset_position(const char *buf, size_t len, size_t off,
+			    size_t *line, size_t *col)
+{
+	*line = 1;
+	*col = 1;
+	for (size_t i = 0; i < off && i < len; i++) {
+		if (buf[i] == '\n') {
+			++*line;
+			*col = 1;
+		} else if (((unsigned char)buf[i] & 0xc0) != 0x80) {
+			++*col;
+		}
+	}
+}
+
+/*
+ * The anchors defined so far in one document. libyaml's event parser does
+ * not check that an alias names a defined anchor (only its loader does),
+ * and such a document would not load anywhere else. A small open-addressing
+ * hash set keeps a hostile stream of many anchors and aliases linear.
+ */
+struct anchor_set {
+	char **slot;
+	size_t cap;	/* a power of two, or 0 */
+	size_t n;
+};
+
+static size_t anchor_hash(const char *s)
+{
+	size_t h = 14695981039346656037u & SIZE_MAX;
+
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * (size_t)1099511628211u;
+	return h;
+}
+
+static char **anchor_find(const struct anchor_set *set, const char *name)
+{
+	size_t i = anchor_hash(name) & (set->cap - 1);
+
+	while (set->slot[i] && strcmp(set->slot[i], name) != 0)
+		i = (i + 1) & (set->cap - 1);
+	return &set->slot[i];
+}
+
+static bool anchor_known(const struct anchor_set *set, const char *name)
+{
+	return set->cap && *anchor_find(set, name);
+}
+
+static void anchor_add(struct anchor_set *set, const char *name)
+{
+	char **slot;
+
+	if (2 * (set->n + 1) > set->cap) {
+		struct anchor_set big = { NULL, set->cap ? 2 * set->cap : 64, 0 };
+
+		big.slot = xcalloc(big.cap, sizeof(*big.slot));
+		for (size_t i = 0; i < set->cap; i++) {
+			if (set->slot[i]) {
+				*anchor_find(&big, set->slot[i]) = set->slot[i];
+				big.n++;
+			}
+		}
+		free(set->slot);
+		*set = big;
+	}
+	slot = anchor_find(set, name);
+	if (!*slot) {
+		*slot = xstrdup(name);
+		set->n++;
+	}
+}
+
+static void anchor_clear(struct anchor_set *set)
+{
+	for (size_t i = 0; i < set->cap; i++)
+		free(set->slot[i]);
+	free(set->slot);
+	memset(set, 0, sizeof(*set));
+}
+
+struct loader {
+	yaml_parser_t parser;
+	struct ystream stream;
+	struct ynode *open[YNODE_MAX_DEPTH];	/* open collections */
+	size_t depth;
+	size_t nodes;
+	struct anchor_set anchors;
+	char *errbuf;
+	size_t errsize;
+};
+
+static int load_fail(struct loader *ld, yaml_mark_t mark, const char *fmt,
+		     ...) __attribute__((format(printf, 3, 4)));
+
+static int load_fail(struct loader *ld, yaml_mark_t mark, const char *fmt,
+		     ...)
+{
+	char what[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	return fail(ld->errbuf, ld->errsize, "line %zu, column %zu: %s",
+		    mark.line + 1, mark.column + 1, what);
+}
+
+static char *dup_text(const yaml_char_t *s)
+{
+	return s ? xstrdup((const char *)s) : NULL;
+}
+
+/* Makes a node at mark and hangs it in the tree (so it is freed with the
+ * documents whatever happens next). */
+static struct ynode *add_node(struct loader *ld, enum ynode_type type,
+			      const yaml_event_t *ev)
+{
+	struct ynode *n, *parent;
+
+	if (ld->depth) {
+		parent = ld->open[ld->depth - 1];
+		/* A mapping or a sequence as a key has no meaning for
+		 * cloud-init or for qvm, and an alias as a key could be one
+		 * in disguise. */
+		if (parent->type == YNODE_MAP && parent->n % 2 == 0 &&
+		    type != YNODE_SCALAR) {
+			load_fail(ld, ev->start_mark,
+				  "a mapping key must be a scalar, not %s",
+				  type == YNODE_MAP ? "a mapping" :
+				  type == YNODE_SEQ ? "a sequence" :
+				  "an alias");
+			return NULL;
+		}
+	}
+	if (++ld->nodes > YNODE_MAX_NODES) {
+		load_fail(ld, ev->start_mark, "more than %d nodes",
+			  YNODE_MAX_NODES);
+		return NULL;
+	}
+	n = xcalloc(1, sizeof(*n));
+	n->type = type;
+	n->line = ev->start_mark.line + 1;
+	n->column = ev->start_mark.column + 1;
+	if (!ld->depth) {
+		ld->stream.docs[ld->stream.n - 1] = n;
+	} else {
+		parent = ld->open[ld->depth - 1];
+		if (parent->n % 16 == 0)
+			parent->items = xrealloc(parent->items,
+						 (parent->n + 16) *
+						 sizeof(*parent->items));
+		parent->items[parent->n++] = n;
+	}
+	return n;
+}
+
+static int open_collection(struct loader *ld, enum ynode_type type,
+			   const yaml_event_t *ev)
+{
+	struct ynode *n;
+	const yaml_char_t *anchor, *tag;
+
+	if (ld->depth == YNODE_MAX_DEPTH)
+		return load_fail(ld, ev->start_mark,
+				 "nested deeper than %d levels",
+				 YNODE_MAX_DEPTH);
+	n = add_node(ld, type, ev);
+	if (!n)
+		return -1;
+	if (type == YNODE_MAP) {
+		anchor = ev->data.mapping_start.anchor;
+		tag = ev->data.mapping_start.tag;
+		n->style = (int)ev->data.mapping_start.style;
+		n->implicit = ev->data.mapping_start.implicit;
+	} else {
+		anchor = ev->data.sequence_start.anchor;
+		tag = ev->data.sequence_start.tag;
+		n->style = (int)ev->data.sequence_start.style;
+		n->implicit = ev->data.sequence_start.implicit;
+	}
+	n->anchor = dup_text(anchor);
+	n->tag = dup_text(tag);
+	if (n->anchor)
+		anchor_add(&ld->anchors, n->anchor);
+	ld->open[ld->depth++] = n;
+	return 0;
+}
+
+static int key_order(const void *a, const void *b)
+{
+	const struct ynode *x = *(const struct ynode *const *)a;
+	const struct ynode *y = *(const struct ynode *const *)b;
+	int c;
+
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	c = memcmp(x->value, y->value, x->len);
+	if (c)
+		return c;
+	if (x->line != y->line)
+		return x->line < y->line ? -1 : 1;
+	return x->column < y->column ? -1 : x->column > y->column;
+}
+
+/*
+ * A key given twice is refused: YAML forbids it, and parsers disagree on
+ * which value wins, so qvm and cloud-init could read different settings.
+ * Keys compare by their text. Sorting keeps a hostile mapping of many keys
+ * from costing n^2 comparisons; the duplicate reported is the first one
+ * in the document.
+ */
+static int check_duplicates(struct loader *ld, const struct ynode *map)
+{
+	size_t nkeys = map->n / 2;
+	const struct ynode **keys, *dup = NULL;
+	char shown[128];
+
+	if (nkeys < 2)
+		return 0;
+	keys = xmalloc(nkeys * sizeof(*keys));
+	for (size_t i = 0; i < nkeys; i++)
+		keys[i] = map->items[2 * i];
+	qsort(keys, nkeys, sizeof(*keys), key_order);
+	for (size_t i = 1; i < nkeys; i++) {
+		const struct ynode *a = keys[i - 1], *b = keys[i];
+
+		if (a->len != b->len || memcmp(a->value, b->value, a->len))
+			continue;
+		if (!dup || b->line < dup->line ||
+		    (b->line == dup->line && b->column < dup->column))
+			dup = b;
+		/* Later members of the same group come after b. */
+		while (i + 1 < nkeys && keys[i + 1]->len == b->len &&
+		       !memcmp(keys[i + 1]->value, b->value, b->len))
+			i++;
+	}
+	free(keys);
+	if (!dup)
+		return 0;
+	return fail(ld->errbuf, ld->errsize,
+		    "line %zu, column %zu: duplicate key '%s'", dup->line,
+		    dup->column, show(shown, sizeof(shown), dup->value,
+				      dup->len));
+}
+
+static int handle_event(struct loader *ld, const yaml_event_t *ev)
+{
+	struct ynode *n;
+	char shown[128];
+
+	switch (ev->type) {
+	case YAML_DOCUMENT_START_EVENT:
+		if (ld->stream.n == YNODE_MAX_DOCS)
+			return load_fail(ld, ev->start_mark,
+					 "more than %d documents",
+					 YNODE_MAX_DOCS);
+		ld->stream.line[ld->stream.n] = ev->start_mark.line + 1;
+		ld->stream.docs[ld->stream.n++] = NULL;
+		anchor_clear(&ld->anchors);	/* anchors are per document */
+		return 0;
+	case YAML_SCALAR_EVENT:
+		n = add_node(ld, YNODE_SCALAR, ev);
+		if (!n)
+			return -1;
+		n->len = ev->data.scalar.length;
+		n->value = xstrndup((const char *)ev->data.scalar.value,
+				    n->len);
+		n->tag = dup_text(ev->data.scalar.tag);
+		n->anchor = dup_text(ev->data.scalar.anchor);
+		n->style = (int)ev->data.scalar.style;
+		n->plain_implicit = ev->data.scalar.plain_implicit;
+		n->quoted_implicit = ev->data.scalar.quoted_implicit;
+		if (n->anchor)
+			anchor_add(&ld->anchors, n->anchor);
+		return 0;
+	case YAML_ALIAS_EVENT: {
+		const char *name = (const char *)ev->data.alias.anchor;
+
+		if (!anchor_known(&ld->anchors, name))
+			return load_fail(ld, ev->start_mark,
+					 "alias '*%s' names no anchor defined before it",
+					 show(shown, sizeof(shown), name,
+					      strlen(name)));
+		n = add_node(ld, YNODE_ALIAS, ev);
+		if (!n)
+			return -1;
+		n->value = xstrdup(name);
+		n->len = strlen(name);
+		return 0;
+	}
+	case YAML_SEQUENCE_START_EVENT:
+		return open_collection(ld, YNODE_SEQ, ev);
+	case YAML_MAPPING_START_EVENT:
+		return open_collection(ld, YNODE_MAP, ev);
+	case YAML_SEQUENCE_END_EVENT:
+		ld->depth--;
+		return 0;
+	case YAML_MAPPING_END_EVENT:
+		ld->depth--;
+		return check_duplicates(ld, ld->open[ld->depth]);
+	default:	/* stream start and end, document end */
+		return 0;
+	}
+}
+
+static void parser_fail(struct loader *ld, const char *buf, size_t len)
+{
+	const yaml_parser_t *p = &ld->parser;
+	const char *problem = p->problem ? p->problem : "not valid YAML";
+	size_t line, col;
+
+	switch (p->error) {
+	case YAML_MEMORY_ERROR:
+		fail(ld->errbuf, ld->errsize, "out of memory");
+		break;
+	case YAML_READER_ERROR:
+		/* The reader knows only the byte offset. */
+		offset_position(buf, len, p->problem_offset, &line, &col);
+		fail(ld->errbuf, ld->errsize, "line %zu, column %zu: %s", line,
+		     col, problem);
+		break;
+	default:
+		load_fail(ld, p->problem_mark, "%s", problem);
+		break;
+	}
+}
+
+int ystream_load(const char *buf, size_t len, struct ystream *out,
+		 char *errbuf, size_t errsize)
+{
+	struct loader *ld;
+	yaml_event_t ev;
+	bool done = false;
+	int ret = -1;
+
+	memset(out, 0, sizeof(*out));
+	if (check_text(buf, len, errbuf, errsize) < 0)
+		return -1;
+	ld = xcalloc(1, sizeof(*ld));
+	ld->errbuf = errbuf;
+	ld->errsize = errsize;
+	if (!yaml_parser_initialize(&ld->parser)) {
+		fail(errbuf, errsize, "out of memory");
+		free(ld);
+		return -1;
+	}
+	yaml_parser_set_input_string(&ld->parser, (const unsigned char *)buf,
+				     len);
+	while (!done) {
+		int r;
+
+		if (!yaml_parser_parse(&ld->parser, &ev)) {
+			parser_fail(ld, buf, len);
+			goto out;
+		}
+		done = ev.type == YAML_STREAM_END_EVENT;
+		r = handle_event(ld, &ev);
+		yaml_event_delete(&ev);
+		if (r < 0)
+			goto out;
+	}
+	*out = ld->stream;
+	memset(&ld->stream, 0, sizeof(ld->stream));
+	ret = 0;
+out:
+	ystream_free(&ld->stream);
+	anchor_clear(&ld->anchors);
+	yaml_parser_delete(&ld->parser);
+	free(ld);
+	return ret;
+}
+
+void ynode_free(struct ynode *n)
+{
+	if (!n)
+		return;
+	for (size_t i = 0; i < n->n; i++)
+		ynode_free(n->items[i]);
+	free(n->items);
+	free(n->value);
+	free(n->tag);
+	free(n->anchor);
+	free(n);
+}
+
+void ystream_free(struct ystream *s)
+{
+	for (size_t i = 0; i < s->n; i++)
+		ynode_free(s->docs[i]);
+	memset(s, 0, sizeof(*s));
+}
+
+bool ynode_is_plain(const struct ynode *n, const char *text)
+{
+	return n && n->type == YNODE_SCALAR && !n->tag &&
+	       n->style == YAML_PLAIN_SCALAR_STYLE && n->len == strlen(text) &&
+	       memcmp(n->value, text, n->len) == 0;
+}
+
+bool ynode_is_null(const struct ynode *n)
+{
+	return ynode_is_plain(n, "") || ynode_is_plain(n, "~") ||
+	       ynode_is_plain(n, "null") || ynode_is_plain(n, "Null") ||
+	       ynode_is_plain(n, "NULL");
+}
+
+int ynode_bool(const struct ynode *n)
+{
+	if (ynode_is_plain(n, "true") || ynode_is_plain(n, "True") ||
+	    ynode_is_plain(n, "TRUE"))
+		return 1;
+	if (ynode_is_plain(n, "false") || ynode_is_plain(n, "False") ||
+	    ynode_is_plain(n, "FALSE"))
+		return 0;
+	return -1;
+}
+
+struct ynode *ynode_map_get(const struct ynode *map, const char *key)
+{
+	size_t len = strlen(key);
+
+	if (!map || map->type != YNODE_MAP)
+		return NULL;
+	for (size_t i = 0; i + 1 < map->n; i += 2) {
+		const struct ynode *k = map->items[i];
+
+		if (k->type == YNODE_SCALAR && k->len == len &&
+		    memcmp(k->value, key, len) == 0)
+			return map->items[i + 1];
+	}
+	return NULL;
+}
+
+/* ---- emitting ---- */
+
+struct outbuf {
+	char *p;
+	size_t len, cap;
+};
+
+static int write_out(void *data, unsigned char *buffer, size_t size)
+{
+	struct outbuf *b = data;
+
+	if (size + 1 > b->cap - b->len) {
+		while (size + 1 > b->cap - b->len)
+			b->cap = b->cap ? 2 * b->cap : 4096;
+		b->p = xrealloc(b->p, b->cap);
+	}
+	memcpy(b->p + b->len, buffer, size);
+	b->len += size;
+	return 1;
+}
+
+static bool skipped(const struct ynode *key, const char *const *skip_keys)
+{
+	if (!skip_keys || key->type != YNODE_SCALAR)
+		return false;
+	for (; *skip_keys; skip_keys++)
+		if (key->len == strlen(*skip_keys) &&
+		    memcmp(key->value, *skip_keys, key->len) == 0)
+			return true;
+	return false;
+}
+
+/* Hands ev to the emitter, which owns (and deletes) it from then on. */
+static int emit_event(yaml_emitter_t *em, int made, yaml_event_t *ev)
+{
+	if (!made) {
+		em->error = YAML_MEMORY_ERROR;
+		return -1;
+	}
+	return yaml_emitter_emit(em, ev) ? 0 : -1;
+}
+
+/* A "!" on a collection says no more than its brackets or indentation
+ * do, and libyaml could only write it as "!<%21>". */
+static yaml_char_t *collection_tag(const struct ynode *n)
+{
+	if (!n->tag || !strcmp(n->tag, "!"))
+		return NULL;
+	return (yaml_char_t *)n->tag;
+}
+
+static int emit_node(yaml_emitter_t *em, const struct ynode *n,
+		     const char *const *skip_keys)
+{
+	yaml_event_t ev;
+	int made;
+
+	switch (n->type) {
+	case YNODE_SCALAR:
+		if (n->len > INT_MAX) {
+			em->error = YAML_EMITTER_ERROR;
+			em->problem = "scalar too long";
+			return -1;
+		}
+		/* libyaml drops the tag of a scalar marked implicit, and
+		 * marks "! 123" so: the string "123" would come back as a
+		 * number. A tagged scalar is written with its tag, except
+		 * the non-specific "!", which libyaml can only write as
+		 * "!<%21>": it means "a string", and quoting says the same. */
+		if (n->tag && !strcmp(n->tag, "!"))
+			made = yaml_scalar_event_initialize(&ev,
+				(yaml_char_t *)n->anchor, NULL,
+				(yaml_char_t *)n->value, (int)n->len, 0, 1,
+				(yaml_scalar_style_t)n->style);
+		else
+			made = yaml_scalar_event_initialize(&ev,
+				(yaml_char_t *)n->anchor,
+				(yaml_char_t *)n->tag,
+				(yaml_char_t *)n->value, (int)n->len,
+				n->plain_implicit && !n->tag,
+				n->quoted_implicit && !n->tag,
+				(yaml_scalar_style_t)n->style);
+		return emit_event(em, made, &ev);
+	case YNODE_ALIAS:
+		made = yaml_alias_event_initialize(&ev,
+			(yaml_char_t *)n->value);
+		return emit_event(em, made, &ev);
+	case YNODE_SEQ:
+		made = yaml_sequence_start_event_initialize(&ev,
+			(yaml_char_t *)n->anchor, collection_tag(n),
+			!collection_tag(n), (yaml_sequence_style_t)n->style);
+		if (emit_event(em, made, &ev) < 0)
+			return -1;
+		for (size_t i = 0; i < n->n; i++)
+			if (emit_node(em, n->items[i], NULL) < 0)
+				return -1;
+		made = yaml_sequence_end_event_initialize(&ev);
+		return emit_event(em, made, &ev);
+	case YNODE_MAP:
+		made = yaml_mapping_start_event_initialize(&ev,
+			(yaml_char_t *)n->anchor, collection_tag(n),
+			!collection_tag(n), (yaml_mapping_style_t)n->style);
+		if (emit_event(em, made, &ev) < 0)
+			return -1;
+		for (size_t i = 0; i + 1 < n->n; i += 2) {
+			if (skipped(n->items[i], skip_keys))
+				continue;
+			if (emit_node(em, n->items[i], NULL) < 0 ||
+			    emit_node(em, n->items[i + 1], NULL) < 0)
+				return -1;
+		}
+		made = yaml_mapping_end_event_initialize(&ev);
+		return emit_event(em, made, &ev);
+	}
+	return -1;
+}
+
+char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
+		 size_t *len, char *errbuf, size_t errsize)
+{
+	yaml_emitter_t em;
+	yaml_event_t ev;
+	struct outbuf out = { NULL, 0, 0 };
+	int ok;
+
+	if (!yaml_emitter_initialize(&em)) {
+		fail(errbuf, errsize, "out of memory");
+		return NULL;
+	}
+	yaml_emitter_set_output(&em, write_out, &out);
+	/* Unlimited width: long lines are not folded, so the text cloud-init
+	 * reads is the text the user wrote. */
+	yaml_emitter_set_width(&em, -1);
+	yaml_emitter_set_unicode(&em, 1);
+	ok = emit_event(&em, yaml_stream_start_event_initialize(&ev,
+				YAML_UTF8_ENCODING), &ev) == 0 &&
+	     emit_event(&em, yaml_document_start_event_initialize(&ev, NULL,
+				NULL, NULL, 1), &ev) == 0 &&
+	     emit_node(&em, node, skip_keys) == 0 &&
+	     emit_event(&em, yaml_document_end_event_initialize(&ev, 1),
+			&ev) == 0 &&
+	     emit_event(&em, yaml_stream_end_event_initialize(&ev), &ev) == 0;
+	if (!ok) {
+		fail(errbuf, errsize, "cannot write YAML: %s",
+		     em.error == YAML_MEMORY_ERROR ? "out of memory" :
+		     em.problem ? em.problem : "emitter error");
+		yaml_emitter_delete(&em);
+		free(out.p);
+		return NULL;
+	}
+	yaml_emitter_delete(&em);
+	/* libyaml ends a document whose last scalar keeps its trailing
+	 * newlines ("|+") with "...", although nothing follows; a "..."
+	 * line at column 0 at the very end is always that marker. */
+	if (out.len >= 4 && !memcmp(out.p + out.len - 4, "...\n", 4) &&
+	    (out.len == 4 || out.p[out.len - 5] == '\n'))
+		out.len -= 4;
+	if (!out.p)
+		out.p = xcalloc(1, 1);
+	else
+		out.p[out.len] = '\0';	/* write_out keeps room for it */
+	if (len)
+		*len = out.len;
+	return out.p;
+}
