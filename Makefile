@@ -47,7 +47,7 @@ DEBIAN_PACKAGES = build-essential pkg-config libyaml-dev libcmocka-dev \
 DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system
 
 .PHONY: all check unit unit-asan integration integration-asan valgrind \
-	lint deps demo bench install uninstall clean
+	lint deps demo bench fuzz install uninstall clean
 
 all: qvm
 
@@ -126,6 +126,12 @@ deps:
 demo: qvm
 	@sh tests/deps.sh $(DEBIAN_PACKAGES) $(DEMO_PACKAGES)
 	@bash tests/demo/demo.sh
+
+# Coverage-guided fuzzing of the qvm-file parser and argv builder (clang,
+# libFuzzer); FUZZ_SECONDS bounds the run. check runs a short smoke of it.
+FUZZ_SECONDS ?= 60
+fuzz:
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) bash tests/fuzz/run.sh
 
 # Import speed against dd and qemu-img, and qvm's own overhead per VM.
 bench: qvm
