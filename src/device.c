@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "msg.h"
 #include "signals.h"
 #include "strvec.h"
 
@@ -123,4 +124,24 @@ int device_wait(const char *path, unsigned timeout_ms)
 		(void)nanosleep(&ts, NULL);
 		delay = delay * 2 > POLL_MAX_MS ? POLL_MAX_MS : delay * 2;
 	}
+}
+
+int device_await(const char *task, const char *path)
+{
+	unsigned ms = device_timeout_ms();
+
+	if (device_wait(path, ms) == 0)
+		return 0;
+	if (errno == EINTR)
+		return signals_check(task) < 0 ? -1
+			: msg_error(task, "interrupted while waiting for %s",
+				    path);
+	if (errno == ETIMEDOUT)
+		return msg_error(task, "%s did not appear within %u s (is udev "
+				 "running? QVM_DEVICE_TIMEOUT sets the limit)",
+				 path, (ms + 999) / 1000);
+	if (errno == ENODEV)
+		return msg_error(task, "%s is neither a block device nor a "
+				 "file", path);
+	return msg_error(task, "cannot reach %s: %s", path, strerror(errno));
 }

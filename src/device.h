@@ -27,4 +27,9 @@ unsigned device_timeout_ms(void);
  * exists but is neither. */
 int device_wait(const char *path, unsigned timeout_ms);
 
+/* device_wait() with device_timeout_ms(), reporting under task why the
+ * device is not there ("did not appear within N s", interrupted, not a
+ * device). Returns 0 or -1. */
+int device_await(const char *task, const char *path);
+
 #endif

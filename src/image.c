@@ -17,6 +17,7 @@
 #include "progress.h"
 #include "signals.h"
 #include "strvec.h"
+#include "text.h"
 #include "undo.h"
 #include "zfs.h"
 
@@ -70,14 +71,6 @@ int image_check_zvol_name(const char *name, char *errbuf, size_t errsize)
 	return 0;
 }
 
-static int check_interrupt(struct image_run *m)
-{
-	if (!signals_pending())
-		return 0;
-	return msg_error(m->task, "interrupted by signal %d",
-			 signals_pending());
-}
-
 static int open_image(struct image_run *m)
 {
 	char errbuf[256];
@@ -128,22 +121,11 @@ static int check_host(struct image_run *m)
 	return rc == 0 ? 0 : -1;
 }
 
-static char *iso8601_now(void)
-{
-	char buf[32];
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(buf);
-}
-
 static int step_create(struct image_run *m)
 {
 	struct strvec props = STRVEC_INIT;
 	struct zfs_result zr;
-	char *now = iso8601_now();
+	char now[32];
 	int rc;
 
 	msg_info("Creating volume %s (%llu MiB)", m->zvol,
@@ -151,8 +133,8 @@ static int step_create(struct image_run *m)
 	strvec_push(&props, "volblocksize=" IMAGE_VOLBLOCKSIZE);
 	strvec_push(&props, "refreservation=none");
 	strvec_push(&props, "qvm:role=image");
-	strvec_pushf(&props, "qvm:created=%s", now);
-	free(now);
+	strvec_pushf(&props, "qvm:created=%s",
+		     text_utc(time(NULL), now, sizeof(now)));
 	rc = zfs_create_volume(m->r, m->zvol, m->volsize, &props, &zr);
 	strvec_clear(&props);
 	if (rc < 0) {
@@ -169,21 +151,10 @@ static int step_create(struct image_run *m)
 
 static int step_device(struct image_run *m)
 {
-	unsigned ms = device_timeout_ms();
-
 	if (m->dry_run)
 		return 0;
 	msg_info("Waiting for %s", m->device);
-	if (device_wait(m->device, ms) == 0)
-		return 0;
-	if (errno == EINTR)
-		return check_interrupt(m);
-	if (errno == ETIMEDOUT)
-		return msg_error(m->task, "%s did not appear within %u s "
-				 "(is udev running? QVM_DEVICE_TIMEOUT sets "
-				 "the limit)", m->device, (ms + 999) / 1000);
-	return msg_error(m->task, "%s is neither a block device nor a file",
-			 m->device);
+	return device_await(m->task, m->device);
 }
 
 static int copy_raw(struct image_run *m)
@@ -277,11 +248,11 @@ int image_import(const struct runner *r, const char *image, const char *zvol,
 		 (unsigned long long)m.info.virtual_size, zvol);
 	if (dry_run)
 		msg_info("Dry run: these commands would import it:");
-	if (check_interrupt(&m) < 0 || step_create(&m) < 0 ||
-	    check_interrupt(&m) < 0 || step_device(&m) < 0 ||
-	    check_interrupt(&m) < 0 ||
+	if (signals_check(m.task) < 0 || step_create(&m) < 0 ||
+	    signals_check(m.task) < 0 || step_device(&m) < 0 ||
+	    signals_check(m.task) < 0 ||
 	    (m.info.format == IMG_QCOW2 ? copy_qcow2(&m) : copy_raw(&m)) < 0 ||
-	    check_interrupt(&m) < 0 || step_snapshot(&m) < 0)
+	    signals_check(m.task) < 0 || step_snapshot(&m) < 0)
 		goto done;
 	rc = 0;
 	if (dry_run)

@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "text.h"
+
 #define HEADER_SIZE 512
 
 /* qcow2's header is 72 bytes in version 2 and at least 104 in version 3;
@@ -41,21 +43,6 @@ static const struct {
 	MAGIC("bochs", 0, "Bochs Virtual HD Image"),
 #undef MAGIC
 };
-
-static int fail(char *errbuf, size_t errsize, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *errbuf, size_t errsize, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errbuf && errsize) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errsize, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
 
 static uint32_t be32(const unsigned char *p)
 {
@@ -141,7 +128,7 @@ static int probe_qcow(const unsigned char *buf, size_t n,
 	uint32_t need;
 
 	if (n < 8)
-		return fail(errbuf, errsize, "qcow2 header is truncated "
+		return text_fail(errbuf, errsize, "qcow2 header is truncated "
 			    "(%zu of %u bytes)", n, QCOW2_V2_HEADER);
 	version = be32(buf + 4);
 	if (version == 1) {
@@ -152,13 +139,13 @@ static int probe_qcow(const unsigned char *buf, size_t n,
 		return 0;
 	}
 	if (version != 2 && version != 3)
-		return fail(errbuf, errsize, "unknown qcow2 version %u",
+		return text_fail(errbuf, errsize, "unknown qcow2 version %u",
 			    version);
 	need = version == 2 ? QCOW2_V2_HEADER : QCOW2_V3_HEADER;
 	if (version == 3 && n >= QCOW2_V3_HEADER && be32(buf + 100) > need)
 		need = be32(buf + 100);	/* header_length */
 	if (info->file_size < need)
-		return fail(errbuf, errsize, "qcow2 header is truncated "
+		return text_fail(errbuf, errsize, "qcow2 header is truncated "
 			    "(%llu of %u bytes)",
 			    (unsigned long long)info->file_size, need);
 	info->format = IMG_QCOW2;
@@ -179,11 +166,11 @@ int imgfmt_probe(int fd, struct img_info *info, char *errbuf,
 	if (errbuf && errsize)
 		errbuf[0] = '\0';
 	if (file_size(fd, &info->file_size) < 0)
-		return fail(errbuf, errsize, "cannot get the image's size: %s",
+		return text_fail(errbuf, errsize, "cannot get the image's size: %s",
 			    strerror(errno));
 	got = read_at(fd, buf, sizeof(buf), 0);
 	if (got < 0)
-		return fail(errbuf, errsize, "reading the image header: %s",
+		return text_fail(errbuf, errsize, "reading the image header: %s",
 			    strerror(errno));
 	n = (size_t)got;
 
@@ -204,7 +191,7 @@ int imgfmt_probe(int fd, struct img_info *info, char *errbuf,
 			}
 		}
 		if (vhd_footer(fd, info->file_size, &footer) < 0)
-			return fail(errbuf, errsize, "reading the image "
+			return text_fail(errbuf, errsize, "reading the image "
 				    "footer: %s", strerror(errno));
 		if (footer) {
 			info->format = IMG_UNSUPPORTED;
@@ -216,6 +203,6 @@ int imgfmt_probe(int fd, struct img_info *info, char *errbuf,
 		info->virtual_size = info->file_size;
 	}
 	if (info->format != IMG_UNSUPPORTED && info->virtual_size == 0)
-		return fail(errbuf, errsize, "image is empty");
+		return text_fail(errbuf, errsize, "image is empty");
 	return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "msg.h"
 #include "strvec.h"
+#include "text.h"
 #include "zfs.h"
 
 #define LIST_PROPS "name,type,qvm:role,qvm:name,origin,volsize,used,creation"
@@ -50,12 +51,7 @@ static const char *human(const char *bytes, char *buf, size_t size)
 
 static const char *when(const char *epoch, char *buf, size_t size)
 {
-	time_t t = (time_t)strtoll(epoch, NULL, 10);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return buf;
+	return text_utc((time_t)strtoll(epoch, NULL, 10), buf, size);
 }
 
 /* Is NAME@base among the listed lines? */

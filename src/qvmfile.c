@@ -20,9 +20,16 @@
 #include <unistd.h>
 
 #include "msg.h"
+#include "text.h"
 #include "vmargs.h"
 
 #define STR_TAG "tag:yaml.org,2002:str"
+
+/* A key or value from the file, safe to print in an error line. */
+static const char *show(char *dst, size_t size, const char *s, size_t len)
+{
+	return text_show(dst, size, s, len, 70);
+}
 
 static const char *const doc_names[QVM_DOC__COUNT] = {
 	[QVM_DOC_VM] = "vm",
@@ -36,33 +43,6 @@ const char *qvm_doc_name(enum qvm_doc d)
 	if ((size_t)d >= QVM_DOC__COUNT)
 		return "?";
 	return doc_names[d];
-}
-
-/* User text in a message: control characters escaped, long text cut, so a
- * hostile file cannot forge or flood the error line. */
-static const char *show(char *dst, size_t size, const char *s, size_t len)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 8 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (i == 70) {
-			memcpy(dst + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c == '\n' || c == '\t') {
-			dst[o++] = '\\';
-			dst[o++] = c == '\n' ? 'n' : 't';
-		} else if (c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(dst + o, size - o, "\\x%02x", c);
-		} else {
-			dst[o++] = (char)c;
-		}
-	}
-	dst[o] = '\0';
-	return dst;
 }
 
 struct check {

@@ -3,6 +3,8 @@
 #include <signal.h>
 #include <string.h>
 
+#include "msg.h"
+
 static volatile sig_atomic_t pending;
 static int held;
 
@@ -39,6 +41,13 @@ int signals_interrupting(void)
 void signals_hold(void)
 {
 	held = 1;
+}
+
+int signals_check(const char *task)
+{
+	if (!pending)
+		return 0;
+	return msg_error(task, "interrupted by signal %d", (int)pending);
 }
 
 void signals_set_pending(int sig)

@@ -20,6 +20,10 @@ int signals_pending(void);
 int signals_interrupting(void);
 void signals_hold(void);
 
+/* Between steps: 0, or reports "interrupted by signal N" under task and
+ * returns -1. */
+int signals_check(const char *task);
+
 /* For tests: pretend signal sig arrived (0 clears). */
 void signals_set_pending(int sig);
 

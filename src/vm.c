@@ -15,6 +15,7 @@
 #include "seed.h"
 #include "signals.h"
 #include "strvec.h"
+#include "text.h"
 #include "undo.h"
 #include "vmargs.h"
 #include "zfs.h"
@@ -40,14 +41,6 @@ const char *vm_seed_dir(void)
 	const char *d = getenv("QVM_SEED_DIR");
 
 	return d && *d ? d : SEED_DIR_DEFAULT;
-}
-
-static int check_interrupt(struct vm_run *v)
-{
-	if (!signals_pending())
-		return 0;
-	return msg_error(v->task, "interrupted by signal %d",
-			 signals_pending());
 }
 
 /* ---- undo actions; each owns a malloc'd argument ---- */
@@ -138,17 +131,6 @@ static void free_domain_undo(void *arg)
 }
 
 /* ---- checks before any change ---- */
-
-static char *iso8601_now(void)
-{
-	char buf[32];
-	time_t t = time(NULL);
-	struct tm tm;
-
-	gmtime_r(&t, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return xstrdup(buf);
-}
 
 static int check_host(struct vm_run *v)
 {
@@ -255,21 +237,10 @@ static int step_clone(struct vm_run *v)
 
 static int step_device(struct vm_run *v)
 {
-	unsigned ms = device_timeout_ms();
-
 	if (v->dry_run)
 		return 0;
 	msg_info("Waiting for %s", v->device);
-	if (device_wait(v->device, ms) == 0)
-		return 0;
-	if (errno == EINTR)
-		return check_interrupt(v);
-	if (errno == ETIMEDOUT)
-		return msg_error(v->task, "%s did not appear within %u s "
-				 "(is udev running? QVM_DEVICE_TIMEOUT sets "
-				 "the limit)", v->device, (ms + 999) / 1000);
-	return msg_error(v->task, "%s is neither a block device nor a file",
-			 v->device);
+	return device_await(v->task, v->device);
 }
 
 /* virt-install's complaint, one line per line it printed. */
@@ -324,7 +295,7 @@ static int step_virt_install(struct vm_run *v)
 		run_result_clear(&res);
 		free(argv.v[--argv.n]);
 		argv.v[argv.n] = NULL;
-		if (check_interrupt(v) < 0)
+		if (signals_check(v->task) < 0)
 			goto done;
 	}
 
@@ -368,7 +339,7 @@ static void prepare(struct vm_run *v)
 	const char *slash = strrchr(v->qf.base, '/');
 	const struct ynode *c = ynode_map_get(v->qf.doc[QVM_DOC_VM],
 					      "connect");
-	char *now = iso8601_now();
+	char now[32];
 
 	v->task = xasprintf("creating VM %s", v->qf.name);
 	v->snapshot = xasprintf("%s@base", v->qf.base);
@@ -386,11 +357,11 @@ static void prepare(struct vm_run *v)
 	/* qvm's ownership tags: list and destroy act only on these. */
 	strvec_push(&v->props, "qvm:role=vm");
 	strvec_pushf(&v->props, "qvm:name=%s", v->qf.name);
-	strvec_pushf(&v->props, "qvm:created=%s", now);
+	strvec_pushf(&v->props, "qvm:created=%s",
+		     text_utc(time(NULL), now, sizeof(now)));
 	strvec_pushf(&v->props, "qvm:seed=%s", v->seed_dir);
 	if (v->connect)
 		strvec_pushf(&v->props, "qvm:connect=%s", v->connect);
-	free(now);
 }
 
 int vm_create(const struct runner *r, const char *path, bool dry_run)
@@ -410,10 +381,10 @@ int vm_create(const struct runner *r, const char *path, bool dry_run)
 		msg_info("Dry run: these commands would create VM %s:",
 			 v.qf.name);
 
-	if (check_interrupt(&v) < 0 || step_seed(&v) < 0 ||
-	    check_interrupt(&v) < 0 || step_clone(&v) < 0 ||
-	    check_interrupt(&v) < 0 || step_device(&v) < 0 ||
-	    check_interrupt(&v) < 0 || step_virt_install(&v) < 0)
+	if (signals_check(v.task) < 0 || step_seed(&v) < 0 ||
+	    signals_check(v.task) < 0 || step_clone(&v) < 0 ||
+	    signals_check(v.task) < 0 || step_device(&v) < 0 ||
+	    signals_check(v.task) < 0 || step_virt_install(&v) < 0)
 		goto done;
 	rc = 0;
 	if (dry_run)

@@ -13,20 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static int fail(char *errbuf, size_t errsize, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *errbuf, size_t errsize, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errsize) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errsize, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
+#include "text.h"
 
 /* A growing "a=1,b.c=2" string. */
 struct optbuf {
@@ -67,7 +54,7 @@ static int add_subopt(struct build *bd, struct optbuf *b, const char *path,
 	bool comma = memchr(value, ',', len) != NULL;
 
 	if (comma && memchr(value, '"', len))
-		return fail(bd->errbuf, bd->errsize,
+		return text_fail(bd->errbuf, bd->errsize,
 			    "key '%s': a value holding both a comma and a double quote cannot be passed to virt-install",
 			    path);
 	if (b->len)
@@ -104,10 +91,10 @@ static int add_subopts(struct build *bd, struct optbuf *b,
 
 		if (!is_name(key)) {
 			if (prefix)
-				return fail(bd->errbuf, bd->errsize,
+				return text_fail(bd->errbuf, bd->errsize,
 					    "key '%s.%s': a sub-option name must be a non-empty string",
 					    top, prefix);
-			return fail(bd->errbuf, bd->errsize,
+			return text_fail(bd->errbuf, bd->errsize,
 				    "key '%s': a sub-option name must be a non-empty string",
 				    top);
 		}
@@ -129,7 +116,7 @@ static int add_subopts(struct build *bd, struct optbuf *b,
 			break;
 		case YNODE_MAP:
 			if (!val->n)
-				ret = fail(bd->errbuf, bd->errsize,
+				ret = text_fail(bd->errbuf, bd->errsize,
 					   "key '%s': an empty mapping cannot be passed to virt-install",
 					   path);
 			else
@@ -137,12 +124,12 @@ static int add_subopts(struct build *bd, struct optbuf *b,
 						  false);
 			break;
 		case YNODE_SEQ:
-			ret = fail(bd->errbuf, bd->errsize,
+			ret = text_fail(bd->errbuf, bd->errsize,
 				   "key '%s': a list inside a sub-option cannot be passed to virt-install",
 				   path);
 			break;
 		case YNODE_ALIAS:
-			ret = fail(bd->errbuf, bd->errsize,
+			ret = text_fail(bd->errbuf, bd->errsize,
 				   "key '%s': aliases are not allowed", path);
 			break;
 		}
@@ -162,11 +149,11 @@ static int add_mapping(struct build *bd, struct strvec *argv,
 	int ret = -1;
 
 	if (!map->n)
-		return fail(bd->errbuf, bd->errsize,
+		return text_fail(bd->errbuf, bd->errsize,
 			    "key '%s': an empty mapping cannot be passed to virt-install",
 			    key);
 	if (zvol && ynode_map_get(map, "path"))
-		return fail(bd->errbuf, bd->errsize,
+		return text_fail(bd->errbuf, bd->errsize,
 			    "key 'disk.path': the zvol disk's path is set by qvm");
 	if (zvol && add_subopt(bd, &b, "disk.path", "path", zvol_device,
 			       strlen(zvol_device)) < 0)
@@ -209,11 +196,11 @@ static int add_option(struct build *bd, struct strvec *argv,
 			const struct ynode *item = val->items[i];
 
 			if (item->type == YNODE_SEQ)
-				return fail(bd->errbuf, bd->errsize,
+				return text_fail(bd->errbuf, bd->errsize,
 					    "key '%s': a list inside a list cannot be passed to virt-install",
 					    key);
 			if (item->type == YNODE_ALIAS)
-				return fail(bd->errbuf, bd->errsize,
+				return text_fail(bd->errbuf, bd->errsize,
 					    "key '%s': aliases are not allowed",
 					    key);
 			if (item->type == YNODE_SCALAR)
@@ -226,7 +213,7 @@ static int add_option(struct build *bd, struct strvec *argv,
 	case YNODE_ALIAS:
 		break;
 	}
-	return fail(bd->errbuf, bd->errsize,
+	return text_fail(bd->errbuf, bd->errsize,
 		    "key '%s': aliases are not allowed", key);
 }
 
@@ -239,13 +226,13 @@ int vmargs_build(const struct ynode *vm_doc, const char *zvol_device,
 	struct optbuf seed = { NULL, 0, 0 };
 
 	if (!vm_doc || vm_doc->type != YNODE_MAP)
-		return fail(errbuf, errsize, "the vm document is not a mapping");
+		return text_fail(errbuf, errsize, "the vm document is not a mapping");
 	strvec_push(&out, "virt-install");
 	for (size_t i = 0; i + 1 < vm_doc->n; i += 2) {
 		const struct ynode *key = vm_doc->items[i];
 
 		if (!is_name(key)) {
-			fail(errbuf, errsize,
+			text_fail(errbuf, errsize,
 			     "an option name must be a non-empty string");
 			goto fail;
 		}

@@ -16,48 +16,7 @@
 #include <yaml.h>
 
 #include "strvec.h"
-
-static int fail(char *errbuf, size_t errsize, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static int fail(char *errbuf, size_t errsize, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (errsize) {
-		va_start(ap, fmt);
-		vsnprintf(errbuf, errsize, fmt, ap);
-		va_end(ap);
-	}
-	return -1;
-}
-
-/* User text in a message: control characters escaped, long text cut, so a
- * hostile key cannot forge or flood the error line. */
-static const char *show(char *dst, size_t size, const char *s, size_t len)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i < len && o + 8 < size; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (i == 40) {
-			memcpy(dst + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (c == '\n' || c == '\t') {
-			dst[o++] = '\\';
-			dst[o++] = c == '\n' ? 'n' : 't';
-		} else if (c < 0x20 || c == 0x7f) {
-			o += (size_t)snprintf(dst + o, size - o, "\\x%02x", c);
-		} else {
-			dst[o++] = (char)c;
-		}
-	}
-	dst[o] = '\0';
-	return dst;
-}
+#include "text.h"
 
 /*
  * Input text check. libyaml rejects most bad bytes itself, but a NUL is
@@ -65,6 +24,12 @@ static const char *show(char *dst, size_t size, const char *s, size_t len)
  * line, so NULs and invalid UTF-8 (overlong forms, surrogates, beyond
  * U+10FFFF) are refused here first, with the place.
  */
+/* A key or value from the file, safe to print in an error line. */
+static const char *show(char *dst, size_t size, const char *s, size_t len)
+{
+	return text_show(dst, size, s, len, 40);
+}
+
 static int check_text(const char *buf, size_t len, char *errbuf,
 		      size_t errsize)
 {
@@ -77,7 +42,7 @@ static int check_text(const char *buf, size_t len, char *errbuf,
 		size_t n;
 
 		if (c == 0)
-			return fail(errbuf, errsize,
+			return text_fail(errbuf, errsize,
 				    "line %zu, column %zu: NUL byte in the text",
 				    line, col);
 		if (c < 0x80) {
@@ -118,7 +83,7 @@ static int check_text(const char *buf, size_t len, char *errbuf,
 	}
 	return 0;
 bad:
-	return fail(errbuf, errsize, "line %zu, column %zu: invalid UTF-8",
+	return text_fail(errbuf, errsize, "line %zu, column %zu: invalid UTF-8",
 		    line, col);
 }
 
@@ -228,7 +193,7 @@ static int load_fail(struct loader *ld, yaml_mark_t mark, const char *fmt,
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
-	return fail(ld->errbuf, ld->errsize, "line %zu, column %zu: %s",
+	return text_fail(ld->errbuf, ld->errsize, "line %zu, column %zu: %s",
 		    mark.line + 1, mark.column + 1, what);
 }
 
@@ -364,7 +329,7 @@ static int check_duplicates(struct loader *ld, const struct ynode *map)
 	free(keys);
 	if (!dup)
 		return 0;
-	return fail(ld->errbuf, ld->errsize,
+	return text_fail(ld->errbuf, ld->errsize,
 		    "line %zu, column %zu: duplicate key '%s'", dup->line,
 		    dup->column, show(shown, sizeof(shown), dup->value,
 				      dup->len));
@@ -438,12 +403,12 @@ static void parser_fail(struct loader *ld, const char *buf, size_t len)
 
 	switch (p->error) {
 	case YAML_MEMORY_ERROR:
-		fail(ld->errbuf, ld->errsize, "out of memory");
+		text_fail(ld->errbuf, ld->errsize, "out of memory");
 		break;
 	case YAML_READER_ERROR:
 		/* The reader knows only the byte offset. */
 		offset_position(buf, len, p->problem_offset, &line, &col);
-		fail(ld->errbuf, ld->errsize, "line %zu, column %zu: %s", line,
+		text_fail(ld->errbuf, ld->errsize, "line %zu, column %zu: %s", line,
 		     col, problem);
 		break;
 	default:
@@ -467,7 +432,7 @@ int ystream_load(const char *buf, size_t len, struct ystream *out,
 	ld->errbuf = errbuf;
 	ld->errsize = errsize;
 	if (!yaml_parser_initialize(&ld->parser)) {
-		fail(errbuf, errsize, "out of memory");
+		text_fail(errbuf, errsize, "out of memory");
 		free(ld);
 		return -1;
 	}
@@ -684,7 +649,7 @@ char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
 	int ok;
 
 	if (!yaml_emitter_initialize(&em)) {
-		fail(errbuf, errsize, "out of memory");
+		text_fail(errbuf, errsize, "out of memory");
 		return NULL;
 	}
 	yaml_emitter_set_output(&em, write_out, &out);
@@ -701,7 +666,7 @@ char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
 			&ev) == 0 &&
 	     emit_event(&em, yaml_stream_end_event_initialize(&ev), &ev) == 0;
 	if (!ok) {
-		fail(errbuf, errsize, "cannot write YAML: %s",
+		text_fail(errbuf, errsize, "cannot write YAML: %s",
 		     em.error == YAML_MEMORY_ERROR ? "out of memory" :
 		     em.problem ? em.problem : "emitter error");
 		yaml_emitter_delete(&em);

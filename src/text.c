@@ -1,0 +1,53 @@
+#include "text.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+int text_fail(char *errbuf, size_t errsize, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (errbuf && errsize) {
+		va_start(ap, fmt);
+		vsnprintf(errbuf, errsize, fmt, ap);
+		va_end(ap);
+	}
+	return -1;
+}
+
+const char *text_show(char *dst, size_t size, const char *s, size_t len,
+		      size_t max)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && o + 8 < size; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (i == max) {
+			memcpy(dst + o, "...", 3);
+			o += 3;
+			break;
+		}
+		if (c == '\n' || c == '\t') {
+			dst[o++] = '\\';
+			dst[o++] = c == '\n' ? 'n' : 't';
+		} else if (c < 0x20 || c == 0x7f) {
+			o += (size_t)snprintf(dst + o, size - o, "\\x%02x", c);
+		} else {
+			dst[o++] = (char)c;
+		}
+	}
+	if (size)
+		dst[o] = '\0';
+	return dst;
+}
+
+const char *text_utc(time_t t, char *buf, size_t size)
+{
+	struct tm tm;
+
+	gmtime_r(&t, &tm);
+	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}

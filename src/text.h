@@ -1,0 +1,25 @@
+/*
+ * text: small string helpers shared by the modules that build messages.
+ *
+ * text_fail() is how a pure function reports: it fills a caller's error
+ * buffer and returns -1. text_show() makes text taken from a user's file
+ * safe to print in one error line: control characters escaped, long text
+ * cut after max characters with "...", so a hostile file cannot forge or
+ * flood the line. text_utc() formats a time as ISO 8601 in UTC.
+ */
+#ifndef QVM_TEXT_H
+#define QVM_TEXT_H
+
+#include <stddef.h>
+#include <time.h>
+
+int text_fail(char *errbuf, size_t errsize, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+const char *text_show(char *dst, size_t size, const char *s, size_t len,
+		      size_t max);
+
+/* "2026-11-23T20:07:27Z" into buf (at least 21 bytes). */
+const char *text_utc(time_t t, char *buf, size_t size);
+
+#endif
