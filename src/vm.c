@@ -181,16 +181,24 @@ static int check_host(struct vm_run *v)
 
 static int make_dir(const char *path, mode_t mode)
 {
+	int err;
+
 	if (mkdir(path, mode) < 0)
 		return -1;
 	/* qvm runs with umask 077; libvirt's QEMU user must traverse. */
-	return chmod(path, mode);
+	if (chmod(path, mode) == 0)
+		return 0;
+	err = errno;
+	rmdir(path);
+	errno = err;
+	return -1;
 }
 
 static int step_seed(struct vm_run *v)
 {
 	const char *base = vm_seed_dir();
 	struct seed_undo *su;
+	char *what;
 
 	msg_info("Creating seed %s", v->iso);
 	if (v->dry_run) {
@@ -213,8 +221,9 @@ static int step_seed(struct vm_run *v)
 	su = xmalloc(sizeof(*su));
 	su->dir = xstrdup(v->seed_dir);
 	su->iso = xstrdup(v->iso);
-	undo_push(&v->undo, v->seed_dir, "remove", undo_seed, su,
-		  free_seed_undo);
+	what = xasprintf("seed directory %s", v->seed_dir);
+	undo_push(&v->undo, what, "remove", undo_seed, su, free_seed_undo);
+	free(what);
 	return seed_iso_build(v->r, &v->qf, v->iso, v->task);
 }
 
