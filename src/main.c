@@ -6,12 +6,14 @@
  * status: 0 on success, 1 on any error, or death by the signal that
  * interrupted qvm once its rollback has run.
  */
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "dryrun.h"
 #include "destroy.h"
@@ -170,6 +172,16 @@ int main(int argc, char **argv)
 	const struct command *cmd = NULL;
 	int c, nargs;
 
+	/* A closed 0, 1 or 2 would be taken by the next open() and a child's
+	 * output would land in it. */
+	for (;;) {
+		int fd = open("/dev/null", O_RDWR);
+
+		if (fd > 2)
+			close(fd);
+		if (fd < 0 || fd > 2)
+			break;
+	}
 	/* Seeds hold secrets; nothing qvm writes is for other users unless
 	 * it says so explicitly. */
 	umask(077);

@@ -4,9 +4,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -184,62 +185,114 @@ static int spawn_failed(const char *prog, int err, struct run_result *res)
 	return -1;
 }
 
+/* The file to execute: prog itself if it holds a '/', else the first
+ * executable file of that name in PATH (found here, in the parent, so
+ * the child only calls async-signal-safe functions). */
+static char *locate(const char *prog)
+{
+	const char *p = getenv("PATH");
+	bool denied = false;
+
+	if (strchr(prog, '/'))
+		return xstrdup(prog);
+	if (!p || !*p)
+		p = "/usr/local/bin:/usr/bin:/bin";
+	for (;;) {
+		size_t n = strcspn(p, ":");
+		char *cand = n ? xasprintf("%.*s/%s", (int)n, p, prog)
+			       : xasprintf("./%s", prog);
+		struct stat st;
+
+		if (stat(cand, &st) == 0 && S_ISREG(st.st_mode)) {
+			if (access(cand, X_OK) == 0)
+				return cand;
+			denied = true;
+		}
+		free(cand);
+		if (!p[n])
+			break;
+		p += n + 1;
+	}
+	errno = denied ? EACCES : ENOENT;
+	return NULL;
+}
+
+/* In the child, between fork and exec: async-signal-safe calls only. An
+ * exec failure is reported back through the report pipe as an errno. */
+static void child(const char *path, char *const *argv, int out, int err,
+		  int report)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
+	struct sigaction sa;
+	sigset_t none;
+	int e, devnull;
+
+	/* Default dispositions and nothing blocked, whatever qvm set. */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+
+	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (devnull >= 0 && dup2(devnull, 0) >= 0 && dup2(out, 1) >= 0 &&
+	    dup2(err, 2) >= 0)
+		execve(path, argv, environ);
+	e = errno;
+	while (write(report, &e, sizeof(e)) < 0 && errno == EINTR)
+		;
+	_exit(127);
+}
+
 int runner_real_run(void *ctx, const char *const *argv,
 		    enum run_effect effect, struct run_result *res)
 {
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, report[2] = { -1, -1 };
 	struct capture cap[2];
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
-	sigset_t def, none;
 	char *const *child_argv;
+	char *path;
+	ssize_t got;
 	pid_t pid;
-	int rc;
+	int e = 0;
 
 	(void)ctx;
 	(void)effect;
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
-		int e = errno;
-
-		if (out[0] >= 0) {
-			close(out[0]);
-			close(out[1]);
-		}
-		return spawn_failed(argv[0], e, res);
+	path = locate(argv[0]);
+	if (!path)
+		return spawn_failed(argv[0], errno, res);
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
+	    pipe2(report, O_CLOEXEC) < 0) {
+		e = errno;
+		goto fail;
 	}
-
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-	posix_spawn_file_actions_adddup2(&fa, err[1], 2);
-
-	/* The child starts with default dispositions and nothing blocked,
-	 * whatever qvm installed for itself. */
-	posix_spawnattr_init(&attr);
-	sigemptyset(&def);
-	sigaddset(&def, SIGINT);
-	sigaddset(&def, SIGTERM);
-	sigaddset(&def, SIGHUP);
-	sigaddset(&def, SIGPIPE);
-	sigemptyset(&none);
-	posix_spawnattr_setsigdefault(&attr, &def);
-	posix_spawnattr_setsigmask(&attr, &none);
-	posix_spawnattr_setflags(&attr,
-				 POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK);
-
-	/* posix_spawnp's prototype predates const; it does not write argv. */
+	/* execve's prototype predates const; it does not write argv. */
 	memcpy(&child_argv, &argv, sizeof(child_argv));
-	/* glibc reports exec failures (ENOENT, EACCES) as the return value. */
-	rc = posix_spawnp(&pid, argv[0], &fa, &attr, child_argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	pid = fork();
+	if (pid < 0) {
+		e = errno;
+		goto fail;
+	}
+	if (pid == 0)
+		child(path, child_argv, out[1], err[1], report[1]);
+	free(path);
+	path = NULL;
 	close(out[1]);
 	close(err[1]);
-	if (rc != 0) {
-		close(out[0]);
-		close(err[0]);
-		return spawn_failed(argv[0], rc, res);
+	close(report[1]);
+	out[1] = err[1] = report[1] = -1;
+
+	/* EOF: exec succeeded (the pipe closed on exec). An int: it failed. */
+	do
+		got = read(report[0], &e, sizeof(e));
+	while (got < 0 && errno == EINTR);
+	close(report[0]);
+	report[0] = -1;
+	if (got == (ssize_t)sizeof(e)) {
+		wait_child(pid);
+		goto fail;
 	}
+	e = 0;
 
 	memset(cap, 0, sizeof(cap));
 	cap[0].fd = out[0];
@@ -251,6 +304,18 @@ int runner_real_run(void *ctx, const char *const *argv,
 	res->err_len = cap[1].len;
 	res->status = wait_child(pid);
 	return res->status;
+
+fail:
+	for (int i = 0; i < 2; i++) {
+		if (out[i] >= 0)
+			close(out[i]);
+		if (err[i] >= 0)
+			close(err[i]);
+		if (report[i] >= 0)
+			close(report[i]);
+	}
+	free(path);
+	return spawn_failed(argv[0], e, res);
 }
 
 const struct runner runner_real = { runner_real_run, NULL };

@@ -15,7 +15,9 @@
  * res->status holds the same value. stdout and stderr are captured (each at
  * most RUN_CAPTURE_MAX bytes; the rest is read and dropped) and kept whether
  * the command succeeded or not. The child never gets a shell; its stdin is
- * /dev/null. If qvm itself is interrupted (signals.h) while a command runs,
+ * /dev/null, it inherits only stdin, stdout and stderr of qvm's own
+ * descriptors (all of qvm's are O_CLOEXEC), and it starts with default
+ * signal dispositions. If qvm itself is interrupted (signals.h) while a command runs,
  * the real runner terminates the child and returns its status.
  */
 #ifndef QVM_RUNNER_H

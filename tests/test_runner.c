@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -64,6 +65,31 @@ static void missing_program_is_a_spawn_failure(void **state)
 	assert_string_equal(res.err,
 			    "qvm-no-such-program-here: command not found");
 	run_result_clear(&res);
+}
+
+static void exec_failure_in_the_child_is_a_spawn_failure(void **state)
+{
+	char path[] = "/tmp/qvm-test-noexec.XXXXXX";
+	struct run_result res;
+	int fd = mkstemp(path);
+
+	(void)state;
+	/* Executable, but not a program: execve fails with ENOEXEC after
+	 * the fork, and the child must say so to the parent. */
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, "\x7f" "ELF garbage", 12), 12);
+	close(fd);
+	chmod(path, 0700);
+	assert_int_equal(RUN(&res, path), -1);
+	assert_int_equal(res.spawn_errno, ENOEXEC);
+	assert_non_null(strstr(res.err, "Exec format error"));
+	run_result_clear(&res);
+	/* Not executable at all: refused before any fork. */
+	chmod(path, 0600);
+	assert_int_equal(RUN(&res, path), -1);
+	assert_int_equal(res.spawn_errno, EACCES);
+	run_result_clear(&res);
+	unlink(path);
 }
 
 static void killed_program_reports_128_plus_signal(void **state)
@@ -207,6 +233,7 @@ int main(void)
 		cmocka_unit_test(captures_stdout_stderr_and_status),
 		cmocka_unit_test(success_is_zero_with_empty_output),
 		cmocka_unit_test(missing_program_is_a_spawn_failure),
+		cmocka_unit_test(exec_failure_in_the_child_is_a_spawn_failure),
 		cmocka_unit_test(killed_program_reports_128_plus_signal),
 		cmocka_unit_test(arguments_reach_the_program_unchanged),
 		cmocka_unit_test(stdin_is_dev_null),

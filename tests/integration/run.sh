@@ -8,6 +8,8 @@ export QVM="${QVM:-$PWD/qvm}"
 passed=0
 failed=0
 for t in tests/integration/test_*.sh; do
+	# The double's own test does not run qvm: once is enough.
+	case " ${SKIP_TESTS:-} " in *" $(basename "$t" .sh) "*) continue ;; esac
 	echo "== $t"
 	out=$(bash "$t" 2>&1)
 	rc=$?
