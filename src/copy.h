@@ -20,7 +20,9 @@
 #include <stdint.h>
 
 #define COPY_BUF_SIZE (4u * 1024 * 1024)
-#define COPY_ZERO_BLOCK (64u * 1024)	/* granularity of zero detection */
+/* Granularity of zero detection: the volumes' block size (volblocksize),
+ * so a skipped block is exactly one the volume need not allocate. */
+#define COPY_ZERO_BLOCK (16u * 1024)
 
 struct copy_stats {
 	uint64_t size;		/* bytes covered: the size argument */
