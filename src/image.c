@@ -101,6 +101,7 @@ static int check_host(struct image_run *m)
 {
 	struct zfs_result zr;
 	struct run_result res;
+	char last[512];
 	int rc;
 
 	rc = zfs_exists(m->r, m->zvol, &zr);
@@ -116,7 +117,8 @@ static int check_host(struct image_run *m)
 						     NULL }, RUN_READS, &res);
 	if (rc != 0)
 		msg_error(m->task, "%s is qcow2, which needs qemu-img: %s",
-			  m->image, res.err);
+			  m->image, run_result_last_err(&res, last,
+							sizeof(last)));
 	run_result_clear(&res);
 	return rc == 0 ? 0 : -1;
 }
@@ -125,7 +127,7 @@ static int step_create(struct image_run *m)
 {
 	struct strvec props = STRVEC_INIT;
 	struct zfs_result zr;
-	char now[32];
+	char now[32], run[17];
 	int rc;
 
 	msg_info("Creating volume %s (%llu MiB)", m->zvol,
@@ -135,6 +137,7 @@ static int step_create(struct image_run *m)
 	strvec_push(&props, "qvm:role=image");
 	strvec_pushf(&props, "qvm:created=%s",
 		     text_utc(time(NULL), now, sizeof(now)));
+	strvec_pushf(&props, "qvm:run=%s", text_random_hex(run, 8));
 	rc = zfs_create_volume(m->r, m->zvol, m->volsize, &props, &zr);
 	strvec_clear(&props);
 	if (rc < 0) {
@@ -142,6 +145,9 @@ static int step_create(struct image_run *m)
 			return msg_error(m->task, "%s appeared while qvm was "
 					 "working; it is not qvm's and is left "
 					 "untouched (%s)", m->zvol, zr.message);
+		/* zfs may have died after making it: the run tag tells. */
+		if (zfs_made_by_run(m->r, m->zvol, run))
+			zfs_undo_push(&m->undo, m->r, m->zvol, true);
 		return zfs_report(m->task, "create volume", m->zvol, &zr);
 	}
 	/* -r: a snapshot of it can only be the one this run made. */

@@ -5,6 +5,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -66,6 +67,14 @@ const char *run_result_last_err(const struct run_result *res, char *buf,
 	n = (size_t)(end - start);
 	if (size == 0)
 		return buf;
+	if (n == 0) {
+		if (res->status > 128)
+			snprintf(buf, size, "killed by signal %d",
+				 res->status - 128);
+		else
+			snprintf(buf, size, "exit status %d", res->status);
+		return buf;
+	}
 	if (n >= size)
 		n = size - 1;
 	memcpy(buf, start, n);
@@ -112,7 +121,7 @@ static long long now_ms(void)
  * Drains both pipes until the child closes them. If qvm is interrupted,
  * the child is asked to stop (SIGTERM) and killed if it does not.
  */
-static void drain(pid_t pid, struct capture *cap)
+static void drain(pid_t pid, struct capture *cap, bool stoppable)
 {
 	long long term_sent = 0;
 	int open_fds = 2;
@@ -131,7 +140,7 @@ static void drain(pid_t pid, struct capture *cap)
 			n++;
 		}
 		rc = poll(pfd, n, 200);
-		if (signals_interrupting()) {
+		if (stoppable && signals_interrupting()) {
 			if (!term_sent) {
 				kill(pid, SIGTERM);
 				term_sent = now_ms();
@@ -157,14 +166,14 @@ static void drain(pid_t pid, struct capture *cap)
 	}
 }
 
-static int wait_child(pid_t pid)
+static int wait_child(pid_t pid, bool stoppable)
 {
 	int wstatus;
 
 	while (waitpid(pid, &wstatus, 0) < 0) {
 		if (errno != EINTR)
 			return 128 + SIGKILL;
-		if (signals_interrupting())
+		if (stoppable && signals_interrupting())
 			kill(pid, SIGTERM);
 	}
 	if (WIFSIGNALED(wstatus))
@@ -228,6 +237,8 @@ static void child(const char *path, char *const *argv, int out, int err,
 	int e, devnull;
 
 	/* Default dispositions and nothing blocked, whatever qvm set. */
+	/* Its own process group: the terminal's Ctrl-C is qvm's to handle. */
+	setpgid(0, 0);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
@@ -257,7 +268,6 @@ int runner_real_run(void *ctx, const char *const *argv,
 	int e = 0;
 
 	(void)ctx;
-	(void)effect;
 	path = locate(argv[0]);
 	if (!path)
 		return spawn_failed(argv[0], errno, res);
@@ -275,6 +285,7 @@ int runner_real_run(void *ctx, const char *const *argv,
 	}
 	if (pid == 0)
 		child(path, child_argv, out[1], err[1], report[1]);
+	setpgid(pid, pid);	/* either side may win the race */
 	free(path);
 	path = NULL;
 	close(out[1]);
@@ -289,7 +300,7 @@ int runner_real_run(void *ctx, const char *const *argv,
 	close(report[0]);
 	report[0] = -1;
 	if (got == (ssize_t)sizeof(e)) {
-		wait_child(pid);
+		wait_child(pid, false);
 		goto fail;
 	}
 	e = 0;
@@ -297,12 +308,12 @@ int runner_real_run(void *ctx, const char *const *argv,
 	memset(cap, 0, sizeof(cap));
 	cap[0].fd = out[0];
 	cap[1].fd = err[0];
-	drain(pid, cap);
+	drain(pid, cap, effect != RUN_COMMITS);
 	res->out = cap[0].buf ? cap[0].buf : xstrdup("");
 	res->out_len = cap[0].len;
 	res->err = cap[1].buf ? cap[1].buf : xstrdup("");
 	res->err_len = cap[1].len;
-	res->status = wait_child(pid);
+	res->status = wait_child(pid, effect != RUN_COMMITS);
 	return res->status;
 
 fail:

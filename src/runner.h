@@ -17,8 +17,10 @@
  * the command succeeded or not. The child never gets a shell; its stdin is
  * /dev/null, it inherits only stdin, stdout and stderr of qvm's own
  * descriptors (all of qvm's are O_CLOEXEC), and it starts with default
- * signal dispositions. If qvm itself is interrupted (signals.h) while a command runs,
- * the real runner terminates the child and returns its status.
+ * signal dispositions, in a process group of its own (a Ctrl-C at the
+ * terminal reaches qvm only; qvm decides what to stop). If qvm itself is interrupted (signals.h) while a command runs,
+ * the real runner terminates the child (unless it is RUN_COMMITS) and
+ * returns its status.
  */
 #ifndef QVM_RUNNER_H
 #define QVM_RUNNER_H
@@ -30,6 +32,9 @@
 enum run_effect {
 	RUN_READS,	/* inspects only: safe to run in --dry-run */
 	RUN_CHANGES,	/* changes the system: only printed in --dry-run */
+	RUN_COMMITS,	/* changes it in one step (zfs): printed in --dry-run,
+			 * and never cut short by an interrupt, so qvm knows
+			 * whether the change happened */
 };
 
 struct run_result {
@@ -58,8 +63,9 @@ int runner_run(const struct runner *r, const char *const *argv,
 /* Frees the captured output; *res may be reused afterwards. */
 void run_result_clear(struct run_result *res);
 
-/* The last non-empty line of the captured stderr, without its newline, in a
- * caller-provided buffer (truncated to fit). Empty if there is none. */
+/* Why a command failed, for a message: the last non-empty line of its
+ * stderr, else "killed by signal N" or "exit status N". In a
+ * caller-provided buffer (truncated to fit). */
 const char *run_result_last_err(const struct run_result *res, char *buf,
 				size_t size);
 

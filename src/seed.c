@@ -5,12 +5,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "msg.h"
+#include "text.h"
 
 static const char *const skip_qvm[] = { "qvm", NULL };
 
@@ -29,39 +29,23 @@ char *seed_user_data(const struct qvmfile *qf, char *errbuf, size_t errsize)
 	return out;
 }
 
-/* Only the "qvm" key: nothing of the user's to write. */
-static int only_qvm_key(const struct ynode *map)
-{
-	return map->n == 2 && ynode_map_get(map, "qvm") != NULL;
-}
-
 char *seed_meta_data(const struct qvmfile *qf, const char *instance_id,
 		     char *errbuf, size_t errsize)
 {
 	const struct ynode *md = qf->doc[QVM_DOC_META_DATA];
-	char *doc, *out, *tmp;
-	size_t len;
+	const char *extra[5];
+	size_t n = 0, len;
 
-	if (only_qvm_key(md)) {
-		doc = xstrdup("");
-	} else {
-		doc = ynode_emit(md, skip_qvm, &len, errbuf, errsize);
-		if (!doc)
-			return NULL;
-	}
-	out = doc;
-	/* Double-quoted: a name like "123" must stay a string. */
 	if (!ynode_map_get(md, "instance-id")) {
-		tmp = xasprintf("%sinstance-id: \"%s\"\n", out, instance_id);
-		free(out);
-		out = tmp;
+		extra[n++] = "instance-id";
+		extra[n++] = instance_id;
 	}
 	if (!ynode_map_get(md, "local-hostname")) {
-		tmp = xasprintf("%slocal-hostname: \"%s\"\n", out, qf->name);
-		free(out);
-		out = tmp;
+		extra[n++] = "local-hostname";
+		extra[n++] = qf->name;
 	}
-	return out;
+	extra[n] = NULL;
+	return ynode_emit_extended(md, skip_qvm, extra, &len, errbuf, errsize);
 }
 
 char *seed_network_config(const struct qvmfile *qf, char *errbuf,
@@ -77,19 +61,9 @@ char *seed_network_config(const struct qvmfile *qf, char *errbuf,
 
 char *seed_instance_id(const char *name)
 {
-	unsigned char r[4] = { 0 };
-	ssize_t got;
+	char hex[9];
 
-	do
-		got = getrandom(r, sizeof(r), 0);
-	while (got < 0 && errno == EINTR);
-	if (got != (ssize_t)sizeof(r)) {
-		/* Still unique enough per host: the time and our pid. */
-		unsigned v = (unsigned)time(NULL) ^ (unsigned)getpid() << 16;
-
-		memcpy(r, &v, sizeof(r));
-	}
-	return xasprintf("%s-%02x%02x%02x%02x", name, r[0], r[1], r[2], r[3]);
+	return xasprintf("%s-%s", name, text_random_hex(hex, 4));
 }
 
 void seed_iso_argv(struct strvec *argv, const char *iso_path,

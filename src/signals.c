@@ -26,6 +26,9 @@ void signals_install(void)
 	sa.sa_flags = 0;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
+	/* A reader that went away (qvm ... | head) must not kill qvm in the
+	 * middle of a rollback; writes just fail with EPIPE. */
+	signal(SIGPIPE, SIG_IGN);
 }
 
 int signals_pending(void)

@@ -1,8 +1,11 @@
 #include "text.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
 
 int text_fail(char *errbuf, size_t errsize, const char *fmt, ...)
 {
@@ -49,5 +52,28 @@ const char *text_utc(time_t t, char *buf, size_t size)
 
 	gmtime_r(&t, &tm);
 	strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	return buf;
+}
+
+const char *text_random_hex(char *buf, size_t n)
+{
+	unsigned char r[16] = { 0 };
+	ssize_t got;
+
+	if (n > sizeof(r))
+		n = sizeof(r);
+	do
+		got = getrandom(r, n, 0);
+	while (got < 0 && errno == EINTR);
+	if (got != (ssize_t)n) {
+		/* Unique enough on one host: the time and our pid. */
+		unsigned long v = (unsigned long)time(NULL) ^
+				  ((unsigned long)getpid() << 20);
+
+		memcpy(r, &v, n < sizeof(v) ? n : sizeof(v));
+	}
+	for (size_t i = 0; i < n; i++)
+		snprintf(buf + 2 * i, 3, "%02x", r[i]);
+	buf[2 * n] = '\0';
 	return buf;
 }

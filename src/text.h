@@ -22,4 +22,7 @@ const char *text_show(char *dst, size_t size, const char *s, size_t len,
 /* "2026-11-23T20:07:27Z" into buf (at least 21 bytes). */
 const char *text_utc(time_t t, char *buf, size_t size);
 
+/* 2*n random hex digits (n <= 16) into buf (at least 2*n+1 bytes). */
+const char *text_random_hex(char *buf, size_t n);
+
 #endif

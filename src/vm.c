@@ -33,6 +33,7 @@ struct vm_run {
 	char *iso;		/* SEED_DIR/NAME/seed.iso */
 	const char *connect;	/* libvirt URI from the vm document, or NULL */
 	struct strvec props;	/* zfs clone -o arguments */
+	char run_id[17];	/* qvm:run: this run's mark on what it makes */
 	struct undo undo;
 };
 
@@ -238,6 +239,9 @@ static int step_clone(struct vm_run *v)
 					 "working; it is not qvm's and is left "
 					 "untouched (%s)", v->target,
 					 zr.message);
+		/* zfs may have died after making it: the run tag tells. */
+		if (zfs_made_by_run(v->r, v->target, v->run_id))
+			zfs_undo_push(&v->undo, v->r, v->target, false);
 		return zfs_report(v->task, "clone to", v->target, &zr);
 	}
 	zfs_undo_push(&v->undo, v->r, v->target, false);
@@ -368,6 +372,8 @@ static void prepare(struct vm_run *v)
 	strvec_pushf(&v->props, "qvm:name=%s", v->qf.name);
 	strvec_pushf(&v->props, "qvm:created=%s",
 		     text_utc(time(NULL), now, sizeof(now)));
+	strvec_pushf(&v->props, "qvm:run=%s",
+		     text_random_hex(v->run_id, 8));
 	strvec_pushf(&v->props, "qvm:seed=%s", v->seed_dir);
 	if (v->connect)
 		strvec_pushf(&v->props, "qvm:connect=%s", v->connect);

@@ -176,9 +176,16 @@ static void add_scalar(struct strvec *argv, const char *key,
 
 	if (flag == 0)
 		return;
-	strvec_pushf(argv, "--%s", key);
-	if (flag < 0 && !ynode_is_null(val))
+	if (flag > 0 || ynode_is_null(val)) {
+		strvec_pushf(argv, "--%s", key);
+	} else if (val->value[0] == '-') {
+		/* As its own word, "-x" would be read as an option by
+		 * virt-install (after options whose value is optional). */
+		strvec_pushf(argv, "--%s=%s", key, val->value);
+	} else {
+		strvec_pushf(argv, "--%s", key);
 		strvec_push(argv, val->value);
+	}
 }
 
 static int add_option(struct build *bd, struct strvec *argv,

@@ -7,6 +7,8 @@
  *   K: false               (nothing)
  *   K: {a: 1, b: {c: 2}}   --K a=1,b.c=2   (nested mappings: dotted names)
  *   K: [x, {a: 1}]         --K x --K a=1   (once per item)
+ * A value starting with '-' is passed as one word, --K=-value, so that
+ * virt-install cannot read it as an option of its own.
  * A sub-option value holding a comma is written in double quotes
  * (a="x,y") so virt-install reads it whole; a sub-option whose value is
  * null is written as its bare name. The disk holding "zvol" becomes

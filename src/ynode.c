@@ -237,9 +237,13 @@ static struct ynode *add_node(struct loader *ld, enum ynode_type type,
 		ld->stream.docs[ld->stream.n - 1] = n;
 	} else {
 		parent = ld->open[ld->depth - 1];
-		if (parent->n % 16 == 0)
+		/* Capacity 16, then doubled whenever n reaches a power
+		 * of two: a 100000-item list costs a few reallocs. */
+		if (parent->n == 0 || (parent->n >= 16 &&
+				       !(parent->n & (parent->n - 1))))
 			parent->items = xrealloc(parent->items,
-						 (parent->n + 16) *
+						 (parent->n ? 2 * parent->n
+							    : 16) *
 						 sizeof(*parent->items));
 		parent->items[parent->n++] = n;
 	}
@@ -575,13 +579,26 @@ static yaml_char_t *collection_tag(const struct ynode *n)
 }
 
 static int emit_node(yaml_emitter_t *em, const struct ynode *n,
-		     const char *const *skip_keys)
+		     const char *const *skip_keys, bool in_flow, bool is_key)
 {
 	yaml_event_t ev;
+	bool flow;
 	int made;
 
 	switch (n->type) {
 	case YNODE_SCALAR:
+		/* An empty plain scalar (a null) cannot be written inside a
+		 * flow collection or as a key; libyaml would write "! ''",
+		 * a string. "~" is the same null. */
+		if (n->len == 0 && !n->tag && n->plain_implicit &&
+		    (in_flow || is_key)) {
+			static yaml_char_t tilde[] = "~";
+
+			made = yaml_scalar_event_initialize(&ev,
+				(yaml_char_t *)n->anchor, NULL, tilde, 1, 1, 0,
+				YAML_PLAIN_SCALAR_STYLE);
+			return emit_event(em, made, &ev);
+		}
 		if (n->len > INT_MAX) {
 			em->error = YAML_EMITTER_ERROR;
 			em->problem = "scalar too long";
@@ -611,17 +628,19 @@ static int emit_node(yaml_emitter_t *em, const struct ynode *n,
 			(yaml_char_t *)n->value);
 		return emit_event(em, made, &ev);
 	case YNODE_SEQ:
+		flow = in_flow || n->style == YAML_FLOW_SEQUENCE_STYLE;
 		made = yaml_sequence_start_event_initialize(&ev,
 			(yaml_char_t *)n->anchor, collection_tag(n),
 			!collection_tag(n), (yaml_sequence_style_t)n->style);
 		if (emit_event(em, made, &ev) < 0)
 			return -1;
 		for (size_t i = 0; i < n->n; i++)
-			if (emit_node(em, n->items[i], NULL) < 0)
+			if (emit_node(em, n->items[i], NULL, flow, false) < 0)
 				return -1;
 		made = yaml_sequence_end_event_initialize(&ev);
 		return emit_event(em, made, &ev);
 	case YNODE_MAP:
+		flow = in_flow || n->style == YAML_FLOW_MAPPING_STYLE;
 		made = yaml_mapping_start_event_initialize(&ev,
 			(yaml_char_t *)n->anchor, collection_tag(n),
 			!collection_tag(n), (yaml_mapping_style_t)n->style);
@@ -630,8 +649,9 @@ static int emit_node(yaml_emitter_t *em, const struct ynode *n,
 		for (size_t i = 0; i + 1 < n->n; i += 2) {
 			if (skipped(n->items[i], skip_keys))
 				continue;
-			if (emit_node(em, n->items[i], NULL) < 0 ||
-			    emit_node(em, n->items[i + 1], NULL) < 0)
+			if (emit_node(em, n->items[i], NULL, flow, true) < 0 ||
+			    emit_node(em, n->items[i + 1], NULL, flow,
+				      false) < 0)
 				return -1;
 		}
 		made = yaml_mapping_end_event_initialize(&ev);
@@ -661,7 +681,7 @@ char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
 				YAML_UTF8_ENCODING), &ev) == 0 &&
 	     emit_event(&em, yaml_document_start_event_initialize(&ev, NULL,
 				NULL, NULL, 1), &ev) == 0 &&
-	     emit_node(&em, node, skip_keys) == 0 &&
+	     emit_node(&em, node, skip_keys, false, false) == 0 &&
 	     emit_event(&em, yaml_document_end_event_initialize(&ev, 1),
 			&ev) == 0 &&
 	     emit_event(&em, yaml_stream_end_event_initialize(&ev), &ev) == 0;
@@ -687,4 +707,40 @@ char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
 	if (len)
 		*len = out.len;
 	return out.p;
+}
+
+char *ynode_emit_extended(const struct ynode *map, const char *const *skip_keys,
+			  const char *const *extra, size_t *len, char *errbuf,
+			  size_t errsize)
+{
+	struct ynode tmp = *map;
+	struct ynode *added;
+	size_t n_extra = 0;
+	char *out;
+
+	while (extra && extra[n_extra])
+		n_extra++;
+	/* A shallow copy with the pairs added: the user's nodes are only
+	 * borrowed, ours live here. Block style, so the added lines can
+	 * follow whatever the user's mapping holds. */
+	added = xcalloc(n_extra ? n_extra : 1, sizeof(*added));
+	tmp.items = xcalloc(map->n + n_extra + 1, sizeof(*tmp.items));
+	memcpy(tmp.items, map->items, map->n * sizeof(*tmp.items));
+	tmp.style = YAML_BLOCK_MAPPING_STYLE;
+	for (size_t i = 0; i < n_extra; i++) {
+		added[i].type = YNODE_SCALAR;
+		added[i].value = (char *)(uintptr_t)extra[i];
+		added[i].len = strlen(extra[i]);
+		/* Keys plain; values double-quoted: "123" stays a string. */
+		added[i].style = i % 2 ? YAML_DOUBLE_QUOTED_SCALAR_STYLE
+				       : YAML_PLAIN_SCALAR_STYLE;
+		added[i].plain_implicit = i % 2 == 0;
+		added[i].quoted_implicit = true;
+		tmp.items[map->n + i] = &added[i];
+	}
+	tmp.n = map->n + n_extra;
+	out = ynode_emit(&tmp, skip_keys, len, errbuf, errsize);
+	free(tmp.items);
+	free(added);
+	return out;
 }

@@ -79,4 +79,11 @@ struct ynode *ynode_map_get(const struct ynode *map, const char *key);
 char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
 		 size_t *len, char *errbuf, size_t errsize);
 
+/* ynode_emit() of a mapping with more pairs at its end: extra is a
+ * NULL-terminated list key, value, key, value... written as plain keys and
+ * double-quoted values. The mapping is written in block style. */
+char *ynode_emit_extended(const struct ynode *map, const char *const *skip_keys,
+			  const char *const *extra, size_t *len, char *errbuf,
+			  size_t errsize);
+
 #endif

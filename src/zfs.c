@@ -178,7 +178,7 @@ int zfs_create_volume(const struct runner *r, const char *name,
 	strvec_pushf(&argv, "%llu", (unsigned long long)size);
 	push_props(&argv, props);
 	strvec_push(&argv, name);
-	return zfs_run(r, &argv, RUN_CHANGES, NULL, zr);
+	return zfs_run(r, &argv, RUN_COMMITS, NULL, zr);
 }
 
 int zfs_snapshot(const struct runner *r, const char *snapshot,
@@ -188,7 +188,7 @@ int zfs_snapshot(const struct runner *r, const char *snapshot,
 
 	strvec_pushv(&argv, (const char *const[]){ "zfs", "snapshot",
 						   snapshot, NULL });
-	return zfs_run(r, &argv, RUN_CHANGES, NULL, zr);
+	return zfs_run(r, &argv, RUN_COMMITS, NULL, zr);
 }
 
 int zfs_clone(const struct runner *r, const char *snapshot,
@@ -202,7 +202,7 @@ int zfs_clone(const struct runner *r, const char *snapshot,
 	push_props(&argv, props);
 	strvec_push(&argv, snapshot);
 	strvec_push(&argv, target);
-	return zfs_run(r, &argv, RUN_CHANGES, NULL, zr);
+	return zfs_run(r, &argv, RUN_COMMITS, NULL, zr);
 }
 
 int zfs_destroy(const struct runner *r, const char *name, bool recursive,
@@ -215,7 +215,7 @@ int zfs_destroy(const struct runner *r, const char *name, bool recursive,
 	if (recursive)
 		strvec_push(&argv, "-r");
 	strvec_push(&argv, name);
-	return zfs_run(r, &argv, RUN_CHANGES, NULL, zr);
+	return zfs_run(r, &argv, RUN_COMMITS, NULL, zr);
 }
 
 int zfs_get(const struct runner *r, const char *name, const char *prop,
@@ -259,6 +259,20 @@ int zfs_list(const struct runner *r, const char *props, const char *types,
 	if (name)
 		strvec_push(&argv, name);
 	return zfs_run(r, &argv, RUN_READS, out, zr);
+}
+
+int zfs_made_by_run(const struct runner *r, const char *name,
+		    const char *run_id)
+{
+	struct zfs_result zr;
+	char *value = NULL;
+	int made;
+
+	if (zfs_get(r, name, "qvm:run", &value, &zr) < 0)
+		return 0;
+	made = strcmp(value, run_id) == 0;
+	free(value);
+	return made;
 }
 
 int zfs_report(const char *task, const char *doing, const char *dataset,

@@ -97,6 +97,12 @@ struct undo;
 void zfs_undo_push(struct undo *u, const struct runner *r, const char *name,
 		   bool recursive);
 
+/* After a create or clone that failed in an unclear way (zfs killed, an
+ * unknown error): did it make NAME all the same? 1 if NAME carries
+ * qvm:run=RUN_ID (the tag this run gave it), else 0. */
+int zfs_made_by_run(const struct runner *r, const char *name,
+		    const char *run_id);
+
 /* Reports a failed call: "could not DOING DATASET: ..." under TASK. */
 int zfs_report(const char *task, const char *doing, const char *dataset,
 	       const struct zfs_result *zr);

@@ -182,7 +182,8 @@ static void expect_clone(int status, const char *err)
 
 	expect_run_hook(ARGV("zfs", "clone", "-o", "volsize=2G", "-o",
 			     "compression=lz4", "-o", "qvm:role=vm", "-o",
-			     "qvm:name=web1", "-o", "*", "-o", seedprop, "-o",
+			     "qvm:name=web1", "-o", "*", "-o", "*", "-o",
+			     seedprop, "-o",
 			     "qvm:connect=test:///default",
 			     "tank/debian12@base", "tank/web1"),
 			"", err, status, status ? NULL : device_made, NULL);
@@ -330,8 +331,8 @@ static void step3_no_device_destroys_clone(void **state)
 	expect_iso(0);
 	expect_run(ARGV("zfs", "clone", "-o", "volsize=2G", "-o",
 			"compression=lz4", "-o", "qvm:role=vm", "-o",
-			"qvm:name=web1", "-o", "*", "-o", "*", "-o", "*",
-			"tank/debian12@base", "tank/web1"), "", "", 0);
+			"qvm:name=web1", "-o", "*", "-o", "*", "-o", "*", "-o",
+			"*", "tank/debian12@base", "tank/web1"), "", "", 0);
 	expect_destroy_clone(0, "");
 	assert_int_equal(vm_create(&mock_runner, F->file, false), -1);
 	mock_runner_verify();
