@@ -6,7 +6,8 @@
  * all-zero block and writes the rest at the same offsets with pwrite().
  * Memory is one buffer of COPY_BUF_SIZE bytes whatever the image size.
  * Reads and writes retry on EINTR; a short write is an error (ENOSPC when
- * the system gives no reason); the target is fsync()ed at the end.
+ * the system gives no reason); each chunk's writeback starts at once
+ * (sync_file_range) and the target is fsync()ed at the end.
  * Between blocks it checks signals_pending() and stops with EINTR.
  *
  * Returns 0, or -1 with errno set and a message in errbuf saying what
