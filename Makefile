@@ -124,8 +124,10 @@ deps:
 
 # A real VM: build a small Debian guest once (cached), import it, boot it
 # under QEMU through libvirt, and wait for its cloud-init marker.
-demo: qvm
+# The packages come first: on a fresh host qvm cannot be built before.
+demo:
 	@sh tests/deps.sh $(DEBIAN_PACKAGES) $(DEMO_PACKAGES)
+	@$(MAKE) --no-print-directory qvm
 	@bash tests/demo/demo.sh
 
 # Coverage-guided fuzzing of the qvm-file parser and argv builder (clang,
@@ -138,8 +140,9 @@ fuzz-smoke:
 	@FUZZ_SECONDS=10 bash tests/fuzz/run.sh
 
 # Import speed against dd and qemu-img, and qvm's own overhead per VM.
-bench: qvm
+bench:
 	@sh tests/deps.sh $(DEBIAN_PACKAGES)
+	@$(MAKE) --no-print-directory qvm
 	@bash tests/bench/bench.sh
 
 install: qvm
