@@ -18,7 +18,7 @@ zfs_slow_checks() {
 	rm -f "$WORK/bin/zfs"
 	cat > "$WORK/bin/zfs" <<EOF
 #!/bin/sh
-[ "\$1" = get ] && sleep 0.3
+[ "\$1" = get ] && sleep 0.6
 exec python3 -S "$DOUBLE" "\$@"
 EOF
 	chmod +x "$WORK/bin/zfs"
@@ -60,7 +60,9 @@ judge() {
 		"$WORK/$LOSER.err"
 	grep -Eq "already exists|owns the name|appeared while qvm was working" \
 		"$WORK/$LOSER.err" || sed 's/^/#   /' "$WORK/$LOSER.err"
-	if [ -n "${EXPECT:-}" ]; then
+	# Which check the loser trips is timing: under valgrind (QVM_WRAP)
+	# qvm starts too slowly for both runs to be sure to pass the checks.
+	if [ -n "${EXPECT:-}" ] && [ -z "$QVM_WRAP" ]; then
 		check "$what: the other says: $EXPECT" grep -q "$EXPECT" "$WORK/$LOSER.err"
 	fi
 	check "$what: the other undid nothing" \
