@@ -37,37 +37,16 @@ struct image_run {
 	struct undo undo;
 };
 
-int image_check_zvol_name(const char *name, char *errbuf, size_t errsize)
+static int check_zvol_name(const char *task, const char *name)
 {
-	static const char ok[] = "abcdefghijklmnopqrstuvwxyz"
-				 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.:-/";
-	size_t len = strlen(name);
-
-	if (len == 0 || len > 255) {
-		snprintf(errbuf, errsize, "'%s' is not a dataset name", name);
-		return -1;
-	}
-	if (strspn(name, ok) != len) {
-		snprintf(errbuf, errsize, "'%s' is not a valid volume name "
-			 "(use POOL/NAME with A-Za-z0-9_.:-)", name);
-		return -1;
-	}
-	if (!strchr(name, '/')) {
-		snprintf(errbuf, errsize, "'%s' names a pool, not a volume in "
-			 "one (use POOL/NAME)", name);
-		return -1;
-	}
-	for (const char *c = name; *c; c = strchr(c, '/') ? strchr(c, '/') + 1
-							   : c + strlen(c)) {
-		size_t n = strcspn(c, "/");
-
-		if (n == 0 || (n == 1 && c[0] == '.') ||
-		    (n == 2 && c[0] == '.' && c[1] == '.')) {
-			snprintf(errbuf, errsize, "'%s' has an empty or dot "
-				 "component", name);
-			return -1;
-		}
-	}
+	if (!strchr(name, '/'))
+		return msg_error(task, "'%s' names a pool, not a volume in one "
+				 "(use POOL/NAME)", name);
+	if (!zfs_volume_name_ok(name, strlen(name)))
+		return msg_error(task, "'%s' is not a valid volume name (use "
+				 "POOL/NAME: components of A-Za-z0-9_.:-, not "
+				 "'.' or '..', the pool starting with a "
+				 "letter)", name);
 	return 0;
 }
 
@@ -231,7 +210,6 @@ int image_import(const struct runner *r, const char *image, const char *zvol,
 		 bool dry_run)
 {
 	struct image_run m;
-	char errbuf[256];
 	int rc = -1;
 
 	memset(&m, 0, sizeof(m));
@@ -244,11 +222,7 @@ int image_import(const struct runner *r, const char *image, const char *zvol,
 	m.snapshot = xasprintf("%s@" IMAGE_SNAPSHOT, zvol);
 	m.device = device_path(zvol);
 
-	if (image_check_zvol_name(zvol, errbuf, sizeof(errbuf)) < 0) {
-		msg_error(m.task, "%s", errbuf);
-		goto done;
-	}
-	if (open_image(&m) < 0 || check_host(&m) < 0)
+	if (check_zvol_name(m.task, zvol) < 0 || open_image(&m) < 0 || check_host(&m) < 0)
 		goto done;
 	msg_info("Importing %s (%s, %llu bytes) into %s", image, m.info.name,
 		 (unsigned long long)m.info.virtual_size, zvol);

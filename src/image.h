@@ -26,8 +26,4 @@
 int image_import(const struct runner *r, const char *image, const char *zvol,
 		 bool dry_run);
 
-/* A dataset name qvm can create a volume at: POOL/[...]/NAME with
- * A-Za-z0-9_.:- components, no '@'. Returns 0 or -1 with the reason. */
-int image_check_zvol_name(const char *name, char *errbuf, size_t errsize);
-
 #endif

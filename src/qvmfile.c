@@ -22,6 +22,7 @@
 #include "msg.h"
 #include "text.h"
 #include "vmargs.h"
+#include "zfs.h"
 
 #define STR_TAG "tag:yaml.org,2002:str"
 
@@ -266,33 +267,6 @@ static int check_name(const struct check *ck, struct qvmfile *qf)
 	return 0;
 }
 
-/* pool/.../name: at least two components of A-Za-z0-9_.:-, none "." or
- * "..", the pool starting with a letter, no snapshot part. */
-static bool is_dataset_with_parent(const char *s, size_t len)
-{
-	size_t parts = 0;
-
-	if (len == 0 || len > 255 || strlen(s) != len ||
-	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
-		return false;
-	while (*s) {
-		size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-				     "abcdefghijklmnopqrstuvwxyz"
-				     "0123456789_.:-");
-
-		if (n == 0 || (n == 1 && s[0] == '.') ||
-		    (n == 2 && s[0] == '.' && s[1] == '.'))
-			return false;
-		parts++;
-		s += n;
-		if (*s == '/' && s[1])
-			s++;
-		else if (*s)
-			return false;
-	}
-	return parts >= 2;
-}
-
 /* A zfs size: digits with an optional fraction, then an optional K, M,
  * G, T, P or E (any case) and an optional B: 20G, 20480M, 1.5T, 10GB,
  * 21474836480. (zfs also takes "GiB" and "Z"; zfs_parse_size, which
@@ -341,7 +315,7 @@ static int check_zvol(const struct check *ck, struct qvmfile *qf,
 			return -1;
 		show(shown, sizeof(shown), v->value, v->len);
 		if (key_is(k, "base")) {
-			if (!is_dataset_with_parent(v->value, v->len))
+			if (!zfs_volume_name_ok(v->value, v->len))
 				return key_error(ck, "disk.zvol.base",
 						 "'%s' is not a dataset name with a parent (pool/.../name, characters A-Za-z0-9_.:-)",
 						 shown);

@@ -282,6 +282,33 @@ int zfs_report(const char *task, const char *doing, const char *dataset,
 			 zfs_explain(zr->code), zr->message);
 }
 
+/* pool/.../name: at least two components of A-Za-z0-9_.:-, none "." or
+ * "..", the pool starting with a letter, no snapshot part. */
+bool zfs_volume_name_ok(const char *s, size_t len)
+{
+	size_t parts = 0;
+
+	if (len == 0 || len > 255 || strlen(s) != len ||
+	    !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+		return false;
+	while (*s) {
+		size_t n = strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+				     "abcdefghijklmnopqrstuvwxyz"
+				     "0123456789_.:-");
+
+		if (n == 0 || (n == 1 && s[0] == '.') ||
+		    (n == 2 && s[0] == '.' && s[1] == '.'))
+			return false;
+		parts++;
+		s += n;
+		if (*s == '/' && s[1])
+			s++;
+		else if (*s)
+			return false;
+	}
+	return parts >= 2;
+}
+
 int zfs_parse_size(const char *s, uint64_t *bytes)
 {
 	static const char suffixes[] = "KMGTPE";

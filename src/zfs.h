@@ -107,6 +107,12 @@ int zfs_made_by_run(const struct runner *r, const char *name,
 int zfs_report(const char *task, const char *doing, const char *dataset,
 	       const struct zfs_result *zr);
 
+/* A volume qvm can create or clone from: POOL/[...]/NAME, components of
+ * A-Za-z0-9_.:- (none empty, "." or ".."), the pool starting with a
+ * letter, no snapshot part, at most 255 bytes. s holds len bytes (a NUL
+ * inside makes it invalid). */
+bool zfs_volume_name_ok(const char *s, size_t len);
+
 /* Parses a zfs size ("20G", "1.5T", "512", "16K", "20GB") into bytes.
  * Returns 0, or -1 if it is not one. */
 int zfs_parse_size(const char *s, uint64_t *bytes);
