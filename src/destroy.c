@@ -8,6 +8,8 @@
 
 #include "msg.h"
 #include "strvec.h"
+#include "text.h"
+#include "virsh.h"
 #include "vm.h"
 #include "zfs.h"
 
@@ -41,19 +43,12 @@ static int find_vm(const struct runner *r, const char *task, const char *name,
 		return zfs_report(task, "list", "volumes", &zr);
 	for (char *l = strtok_r(out, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
-		char *role = strchr(l, '\t'), *vm;
+		char *f[3];	/* name, qvm:role, qvm:name */
 
-		if (!role)
-			continue;
-		*role++ = '\0';
-		vm = strchr(role, '\t');
-		if (!vm)
-			continue;
-		*vm++ = '\0';
-		if (strcmp(role, "vm") == 0 && strcmp(vm, name) == 0) {
-			if (!found++)
-				*dataset = xstrdup(l);
-		}
+		if (text_split(l, '\t', f, 3) == 3 &&
+		    strcmp(f[1], "vm") == 0 && strcmp(f[2], name) == 0 &&
+		    !found++)
+			*dataset = xstrdup(f[0]);
 	}
 	free(out);
 	if (found == 1)
@@ -110,24 +105,6 @@ static int resolve(const struct runner *r, const char *task,
 	return 0;
 }
 
-static void virsh(struct strvec *argv, const struct target *t,
-		  const char *verb)
-{
-	strvec_push(argv, "virsh");
-	if (t->connect) {
-		strvec_push(argv, "-c");
-		strvec_push(argv, t->connect);
-	}
-	strvec_push(argv, verb);
-	strvec_push(argv, t->vm_name);
-}
-
-static bool domain_missing(const struct run_result *res)
-{
-	return strstr(res->err, "failed to get domain") ||
-	       strstr(res->err, "Domain not found");
-}
-
 static int remove_domain(const struct runner *r, const char *task,
 			 const struct target *t)
 {
@@ -136,11 +113,11 @@ static int remove_domain(const struct runner *r, const char *task,
 	char last[512];
 	int rc = -1;
 
-	virsh(&argv, t, "domstate");
+	virsh_argv(&argv, t->connect, "domstate", t->vm_name);
 	runner_run(r, strvec_argv(&argv), RUN_READS, &res);
 	strvec_clear(&argv);
 	if (res.status != 0) {
-		if (domain_missing(&res)) {
+		if (virsh_domain_missing(&res)) {
 			msg_info("Domain %s is not defined", t->vm_name);
 			rc = 0;
 		} else {
@@ -154,7 +131,7 @@ static int remove_domain(const struct runner *r, const char *task,
 	}
 	if (strncmp(res.out, "shut off", 8) != 0) {
 		run_result_clear(&res);
-		virsh(&argv, t, "destroy");
+		virsh_argv(&argv, t->connect, "destroy", t->vm_name);
 		runner_run(r, strvec_argv(&argv), RUN_CHANGES, &res);
 		strvec_clear(&argv);
 		if (res.status != 0 && !strstr(res.err, "not running")) {
@@ -168,7 +145,7 @@ static int remove_domain(const struct runner *r, const char *task,
 		msg_info("Stopped domain %s", t->vm_name);
 	}
 	run_result_clear(&res);
-	virsh(&argv, t, "undefine");
+	virsh_argv(&argv, t->connect, "undefine", t->vm_name);
 	strvec_push(&argv, "--nvram");
 	runner_run(r, strvec_argv(&argv), RUN_CHANGES, &res);
 	strvec_clear(&argv);

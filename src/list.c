@@ -15,21 +15,6 @@
 enum { F_NAME, F_TYPE, F_ROLE, F_VMNAME, F_ORIGIN, F_VOLSIZE, F_USED,
        F_CREATION, F__COUNT };
 
-/* Splits one tab-separated line in place. */
-static int split(char *line, char **f)
-{
-	int n = 0;
-
-	for (char *p = line; n < F__COUNT; n++) {
-		f[n] = p;
-		p = strchr(p, '\t');
-		if (!p)
-			return n + 1;
-		*p++ = '\0';
-	}
-	return n;
-}
-
 static const char *human(const char *bytes, char *buf, size_t size)
 {
 	static const char units[] = "BKMGTPE";
@@ -79,7 +64,7 @@ int list_run(const struct runner *r, bool scripted)
 		char *f[F__COUNT];
 		char *copy = xstrdup(l);
 
-		if (split(copy, f) == F__COUNT &&
+		if (text_split(copy, '\t', f, F__COUNT) == F__COUNT &&
 		    strcmp(f[F_TYPE], "snapshot") == 0)
 			strvec_push(&snaps, f[F_NAME]);
 		free(copy);
@@ -94,7 +79,7 @@ int list_run(const struct runner *r, bool scripted)
 		char *f[F__COUNT], a[32], b[32], c[32];
 		bool image, vm;
 
-		if (split(lines.v[i], f) != F__COUNT ||
+		if (text_split(lines.v[i], '\t', f, F__COUNT) != F__COUNT ||
 		    strcmp(f[F_TYPE], "volume") != 0)
 			continue;
 		image = strcmp(f[F_ROLE], "image") == 0 &&

@@ -46,6 +46,20 @@ const char *text_show(char *dst, size_t size, const char *s, size_t len,
 	return dst;
 }
 
+size_t text_split(char *line, char sep, char **fields, size_t max)
+{
+	size_t n = 0;
+
+	for (char *p = line; n < max; n++) {
+		fields[n] = p;
+		p = strchr(p, sep);
+		if (!p)
+			return n + 1;
+		*p++ = '\0';
+	}
+	return n;
+}
+
 const char *text_utc(time_t t, char *buf, size_t size)
 {
 	struct tm tm;

@@ -19,6 +19,11 @@ int text_fail(char *errbuf, size_t errsize, const char *fmt, ...)
 const char *text_show(char *dst, size_t size, const char *s, size_t len,
 		      size_t max);
 
+/* Splits line in place at each sep into at most max fields (what follows
+ * a max-th separator is dropped). Returns the number of fields. For the
+ * tab-separated lines of "zfs list -H". */
+size_t text_split(char *line, char sep, char **fields, size_t max);
+
 /* "2026-11-23T20:07:27Z" into buf (at least 21 bytes). */
 const char *text_utc(time_t t, char *buf, size_t size);
 

@@ -17,6 +17,7 @@
 #include "strvec.h"
 #include "text.h"
 #include "undo.h"
+#include "virsh.h"
 #include "vmargs.h"
 #include "zfs.h"
 
@@ -81,18 +82,6 @@ struct domain_undo {
 	char *connect;
 };
 
-static void virsh_argv(struct strvec *argv, const char *connect,
-		       const char *verb, const char *name)
-{
-	strvec_push(argv, "virsh");
-	if (connect) {
-		strvec_push(argv, "-c");
-		strvec_push(argv, connect);
-	}
-	strvec_push(argv, verb);
-	strvec_push(argv, name);
-}
-
 static int undo_domain(void *arg, char **why)
 {
 	struct domain_undo *d = arg;
@@ -112,8 +101,7 @@ static int undo_domain(void *arg, char **why)
 	status = runner_run(d->r, strvec_argv(&argv), RUN_CHANGES, &res);
 	strvec_clear(&argv);
 	/* virt-install may have failed before defining it: nothing to undo. */
-	if (status != 0 && !strstr(res.err, "failed to get domain") &&
-	    !strstr(res.err, "Domain not found")) {
+	if (status != 0 && !virsh_domain_missing(&res)) {
 		*why = xstrdup(run_result_last_err(&res, last, sizeof(last)));
 		run_result_clear(&res);
 		return -1;
