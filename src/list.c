@@ -39,14 +39,17 @@ static const char *when(const char *epoch, char *buf, size_t size)
 	return text_utc((time_t)strtoll(epoch, NULL, 10), buf, size);
 }
 
-/* Is NAME@base among the listed lines? */
-static bool has_base(char *const *names, size_t n, const char *name)
+typedef char *row[F__COUNT];
+
+/* Is NAME@base among the listed snapshots? */
+static bool has_base(row *rows, size_t n, const char *name)
 {
 	size_t len = strlen(name);
 
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(names[i], name, len) == 0 &&
-		    strcmp(names[i] + len, "@base") == 0)
+		if (strcmp(rows[i][F_TYPE], "snapshot") == 0 &&
+		    strncmp(rows[i][F_NAME], name, len) == 0 &&
+		    strcmp(rows[i][F_NAME] + len, "@base") == 0)
 			return true;
 	return false;
 }
@@ -54,53 +57,53 @@ static bool has_base(char *const *names, size_t n, const char *name)
 int list_run(const struct runner *r, bool scripted)
 {
 	struct zfs_result zr;
-	struct strvec lines = STRVEC_INIT, snaps = STRVEC_INIT;
 	char *out = NULL, *save = NULL;
+	row *rows = NULL;
+	size_t n = 0, alloc = 0;
 
 	if (zfs_list(r, LIST_PROPS, "volume,snapshot", NULL, &out, &zr) < 0)
 		return zfs_report("listing", "list", "datasets", &zr);
+	/* Each line split once, in place; rows point into out. */
 	for (char *l = strtok_r(out, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
-		char *f[F__COUNT];
-		char *copy = xstrdup(l);
-
-		if (text_split(copy, '\t', f, F__COUNT) == F__COUNT &&
-		    strcmp(f[F_TYPE], "snapshot") == 0)
-			strvec_push(&snaps, f[F_NAME]);
-		free(copy);
-		strvec_push(&lines, l);
+		if (n == alloc) {
+			alloc = alloc ? 2 * alloc : 64;
+			rows = xrealloc(rows, alloc * sizeof(*rows));
+		}
+		if (text_split(l, '\t', rows[n], F__COUNT) == F__COUNT)
+			n++;
 	}
-	free(out);
 
 	if (!scripted)
-		fprintf(msg_out(), "%-28s %-6s %-16s %-28s %8s %8s %s\n", "NAME", "ROLE",
-		       "VM", "ORIGIN", "VOLSIZE", "USED", "CREATED");
-	for (size_t i = 0; i < lines.n; i++) {
-		char *f[F__COUNT], a[32], b[32], c[32];
+		fprintf(msg_out(), "%-28s %-6s %-16s %-28s %8s %8s %s\n",
+			"NAME", "ROLE", "VM", "ORIGIN", "VOLSIZE", "USED",
+			"CREATED");
+	for (size_t i = 0; i < n; i++) {
+		char **f = rows[i], a[32], b[32], c[32];
 		bool image, vm;
 
-		if (text_split(lines.v[i], '\t', f, F__COUNT) != F__COUNT ||
-		    strcmp(f[F_TYPE], "volume") != 0)
+		if (strcmp(f[F_TYPE], "volume") != 0)
 			continue;
 		image = strcmp(f[F_ROLE], "image") == 0 &&
-			has_base(snaps.v, snaps.n, f[F_NAME]);
+			has_base(rows, n, f[F_NAME]);
 		vm = strcmp(f[F_ROLE], "vm") == 0;
 		if (!image && !vm)
 			continue;
 		if (scripted)
-			fprintf(msg_out(), "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", f[F_NAME],
-			       f[F_ROLE], f[F_VMNAME], f[F_ORIGIN],
-			       f[F_VOLSIZE], f[F_USED],
-			       when(f[F_CREATION], c, sizeof(c)));
+			fprintf(msg_out(), "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+				f[F_NAME], f[F_ROLE], f[F_VMNAME],
+				f[F_ORIGIN], f[F_VOLSIZE], f[F_USED],
+				when(f[F_CREATION], c, sizeof(c)));
 		else
-			fprintf(msg_out(), "%-28s %-6s %-16s %-28s %8s %8s %s\n",
-			       f[F_NAME], f[F_ROLE], f[F_VMNAME], f[F_ORIGIN],
-			       human(f[F_VOLSIZE], a, sizeof(a)),
-			       human(f[F_USED], b, sizeof(b)),
-			       when(f[F_CREATION], c, sizeof(c)));
+			fprintf(msg_out(),
+				"%-28s %-6s %-16s %-28s %8s %8s %s\n",
+				f[F_NAME], f[F_ROLE], f[F_VMNAME],
+				f[F_ORIGIN], human(f[F_VOLSIZE], a, sizeof(a)),
+				human(f[F_USED], b, sizeof(b)),
+				when(f[F_CREATION], c, sizeof(c)));
 	}
+	free(rows);
+	free(out);
 	fflush(msg_out());
-	strvec_clear(&lines);
-	strvec_clear(&snaps);
 	return 0;
 }
