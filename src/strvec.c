@@ -109,6 +109,14 @@ void strvec_pushv(struct strvec *sv, const char *const *argv)
 		strvec_push(sv, *argv);
 }
 
+void strvec_pop(struct strvec *sv)
+{
+	if (!sv->n)
+		return;
+	free(sv->v[--sv->n]);
+	sv->v[sv->n] = NULL;
+}
+
 void strvec_clear(struct strvec *sv)
 {
 	for (size_t i = 0; i < sv->n; i++)

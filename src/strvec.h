@@ -25,6 +25,8 @@ void strvec_push(struct strvec *sv, const char *s);
 void strvec_pushf(struct strvec *sv, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 void strvec_pushv(struct strvec *sv, const char *const *argv);
+/* Drops the last string, if any. */
+void strvec_pop(struct strvec *sv);
 void strvec_clear(struct strvec *sv);
 
 /* The argv to hand to a runner: never NULL, always NULL-terminated. */

@@ -294,8 +294,7 @@ static int step_virt_install(struct vm_run *v)
 			goto done;
 		}
 		run_result_clear(&res);
-		free(argv.v[--argv.n]);
-		argv.v[argv.n] = NULL;
+		strvec_pop(&argv);	/* --dry-run */
 		if (signals_check(v->task) < 0)
 			goto done;
 	}

@@ -63,6 +63,20 @@ static void grows_past_its_first_allocation(void **state)
 	strvec_clear(&sv);
 }
 
+static void pop_drops_the_last_and_keeps_the_terminator(void **state)
+{
+	struct strvec sv = STRVEC_INIT;
+
+	(void)state;
+	strvec_pop(&sv);	/* empty: nothing to drop */
+	strvec_pushv(&sv, (const char *const[]){ "a", "--dry-run", NULL });
+	strvec_pop(&sv);
+	assert_int_equal(sv.n, 1);
+	assert_string_equal(sv.v[0], "a");
+	assert_null(sv.v[1]);
+	strvec_clear(&sv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -70,6 +84,7 @@ int main(void)
 		cmocka_unit_test(push_keeps_order_and_null_terminates),
 		cmocka_unit_test(push_copies_the_string),
 		cmocka_unit_test(grows_past_its_first_allocation),
+		cmocka_unit_test(pop_drops_the_last_and_keeps_the_terminator),
 	};
 
 	return cmocka_run_group_tests_name("strvec", tests, NULL, NULL);
