@@ -252,6 +252,7 @@ static int check_name(const struct check *ck, struct qvmfile *qf)
 	if (n->type != YNODE_SCALAR)
 		return key_error(ck, "name", "must be a string");
 	show(shown, sizeof(shown), n->value, n->len);
+
 	if (n->len > QVMFILE_MAX_NAME)
 		return key_error(ck, "name", "'%s' is longer than %d characters",
 				 shown, QVMFILE_MAX_NAME);
@@ -263,6 +264,12 @@ static int check_name(const struct check *ck, struct qvmfile *qf)
 		return key_error(ck, "name",
 				 "'%s' is not a valid VM name (use A-Za-z0-9_.:-, not starting with '-' or '.')",
 				 shown);
+	/* "name: false" would reach virt-install as no --name at all, and
+	 * "name: 1_0" as a name cloud-init and qvm read differently. */
+	if (ynode_kind(n) != YNODE_STR)
+		return key_error(ck, "name",
+				 "'%s' is %s in YAML 1.1, not a string (quote it)",
+				 shown, ynode_kind_name(ynode_kind(n)));
 	qf->name = n->value;
 	return 0;
 }

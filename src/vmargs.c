@@ -3,7 +3,7 @@
  *
  * Each option and its value are separate argv elements; nothing here is
  * ever seen by a shell. The only quoting is virt-install's own: its
- * sub-option parser splits on commas unless a value is in double quotes.
+ * sub-option parser is shlex with commas as the separators.
  */
 #include "vmargs.h"
 
@@ -44,29 +44,36 @@ struct build {
 };
 
 /*
- * Appends ",name=value" (no comma before the first). virt-install reads
- * a="x,y" whole, but has no escape for a double quote inside quotes, so
- * a value holding both cannot be passed at all.
+ * Appends ",name=value" (no comma before the first). virt-install splits
+ * a sub-option string with Python's shlex (posix mode, whitespace ","):
+ * outside quotes a comma ends the value and '"', '\'' and '\\' are
+ * syntax. A value holding any of the four is written in double quotes,
+ * where shlex only gives '"' and '\\' a meaning, and those two are
+ * escaped with '\\': every value reaches virt-install exactly as written.
  */
-static int add_subopt(struct build *bd, struct optbuf *b, const char *path,
-		      const char *name, const char *value, size_t len)
+static void add_subopt(struct optbuf *b, const char *name, const char *value,
+		       size_t len)
 {
-	bool comma = memchr(value, ',', len) != NULL;
+	bool quote = false;
 
-	if (comma && memchr(value, '"', len))
-		return text_fail(bd->errbuf, bd->errsize,
-			    "key '%s': a value holding both a comma and a double quote cannot be passed to virt-install",
-			    path);
+	for (size_t i = 0; i < len && !quote; i++)
+		quote = value[i] == ',' || value[i] == '"' ||
+			value[i] == '\'' || value[i] == '\\';
 	if (b->len)
 		optbuf_adds(b, ",");
 	optbuf_adds(b, name);
 	optbuf_adds(b, "=");
-	if (comma)
-		optbuf_adds(b, "\"");
-	optbuf_add(b, value, len);
-	if (comma)
-		optbuf_adds(b, "\"");
-	return 0;
+	if (!quote) {
+		optbuf_add(b, value, len);
+		return;
+	}
+	optbuf_adds(b, "\"");
+	for (size_t i = 0; i < len; i++) {
+		if (value[i] == '"' || value[i] == '\\')
+			optbuf_adds(b, "\\");
+		optbuf_add(b, value + i, 1);
+	}
+	optbuf_adds(b, "\"");
 }
 
 /* A key must be a name: a scalar, not null, without a NUL inside. */
@@ -110,8 +117,7 @@ static int add_subopts(struct build *bd, struct optbuf *b,
 					optbuf_adds(b, ",");
 				optbuf_adds(b, name);
 			} else {
-				ret = add_subopt(bd, b, path, name, val->value,
-						 val->len);
+				add_subopt(b, name, val->value, val->len);
 			}
 			break;
 		case YNODE_MAP:
@@ -155,9 +161,8 @@ static int add_mapping(struct build *bd, struct strvec *argv,
 	if (zvol && ynode_map_get(map, "path"))
 		return text_fail(bd->errbuf, bd->errsize,
 			    "key 'disk.path': the zvol disk's path is set by qvm");
-	if (zvol && add_subopt(bd, &b, "disk.path", "path", zvol_device,
-			       strlen(zvol_device)) < 0)
-		goto done;
+	if (zvol)
+		add_subopt(&b, "path", zvol_device, strlen(zvol_device));
 	if (add_subopts(bd, &b, map, key, NULL, zvol) < 0)
 		goto done;
 	strvec_pushf(argv, "--%s", key);
@@ -249,9 +254,7 @@ int vmargs_build(const struct ynode *vm_doc, const char *zvol_device,
 			       zvol_device) < 0)
 			goto fail;
 	}
-	if (add_subopt(&bd, &seed, "seed", "path", seed_iso,
-		       strlen(seed_iso)) < 0)
-		goto fail;
+	add_subopt(&seed, "path", seed_iso, strlen(seed_iso));
 	optbuf_adds(&seed, ",device=cdrom");
 	strvec_push(&out, "--noautoconsole");
 	strvec_push(&out, "--import");

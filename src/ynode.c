@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <regex.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "strvec.h"
@@ -493,21 +495,122 @@ bool ynode_is_plain(const struct ynode *n, const char *text)
 	       memcmp(n->value, text, n->len) == 0;
 }
 
+/*
+ * PyYAML 6's implicit resolvers (yaml/resolver.py), the same patterns as
+ * POSIX extended regular expressions. Python's "$" also matches before a
+ * final newline, which no plain scalar has; the empty null is tested in C
+ * (an empty alternative is not portable ERE).
+ */
+static const struct {
+	enum ynode_kind kind;
+	const char *pattern;
+} resolvers[] = {
+	{ YNODE_BOOL, "^(yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE"
+		      "|on|On|ON|off|Off|OFF)$" },
+	{ YNODE_FLOAT, "^([-+]?[0-9][0-9_]*\\.[0-9_]*([eE][-+][0-9]+)?"
+		       "|\\.[0-9][0-9_]*([eE][-+][0-9]+)?"
+		       "|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\\.[0-9_]*"
+		       "|[-+]?\\.(inf|Inf|INF)"
+		       "|\\.(nan|NaN|NAN))$" },
+	{ YNODE_INT, "^([-+]?0b[0-1_]+"
+		     "|[-+]?0[0-7_]+"
+		     "|[-+]?(0|[1-9][0-9_]*)"
+		     "|[-+]?0x[0-9a-fA-F_]+"
+		     "|[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+)$" },
+	{ YNODE_OTHER, "^(<<|=|!|&|\\*)$" },	/* merge, value, yaml */
+	{ YNODE_NULL, "^(~|null|Null|NULL)$" },
+	{ YNODE_TIMESTAMP, "^([0-9]{4}-[0-9]{2}-[0-9]{2}"
+			   "|[0-9]{4}-[0-9][0-9]?-[0-9][0-9]?"
+			   "([Tt]|[ \t]+)[0-9][0-9]?:[0-9]{2}:[0-9]{2}"
+			   "(\\.[0-9]*)?"
+			   "([ \t]*(Z|[-+][0-9][0-9]?(:[0-9]{2})?))?)$" },
+};
+
+#define NRESOLVERS (sizeof(resolvers) / sizeof(resolvers[0]))
+
+static enum ynode_kind resolve_plain(const char *text)
+{
+	static regex_t re[NRESOLVERS];
+	static bool compiled;
+
+	if (!*text)
+		return YNODE_NULL;
+	if (!compiled) {
+		for (size_t i = 0; i < NRESOLVERS; i++)
+			if (regcomp(&re[i], resolvers[i].pattern,
+				    REG_EXTENDED | REG_NOSUB) != 0)
+				abort();	/* a typo above */
+		compiled = true;
+	}
+	for (size_t i = 0; i < NRESOLVERS; i++)
+		if (regexec(&re[i], text, 0, NULL, 0) == 0)
+			return resolvers[i].kind;
+	return YNODE_STR;
+}
+
+#define YAML_TAG "tag:yaml.org,2002:"
+
+enum ynode_kind ynode_kind(const struct ynode *n)
+{
+	static const struct {
+		const char *tag;
+		enum ynode_kind kind;
+	} tags[] = {
+		{ YAML_TAG "str", YNODE_STR }, { "!", YNODE_STR },
+		{ YAML_TAG "null", YNODE_NULL }, { YAML_TAG "bool", YNODE_BOOL },
+		{ YAML_TAG "int", YNODE_INT }, { YAML_TAG "float", YNODE_FLOAT },
+		{ YAML_TAG "timestamp", YNODE_TIMESTAMP },
+	};
+
+	if (!n || n->type != YNODE_SCALAR)
+		return YNODE_OTHER;
+	if (n->tag) {
+		for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+			if (!strcmp(n->tag, tags[i].tag))
+				return tags[i].kind;
+		return YNODE_OTHER;
+	}
+	if (n->style != YAML_PLAIN_SCALAR_STYLE)
+		return YNODE_STR;
+	/* A NUL inside cannot come from a plain scalar; be safe anyway. */
+	if (strlen(n->value) != n->len)
+		return YNODE_STR;
+	return resolve_plain(n->value);
+}
+
+const char *ynode_kind_name(enum ynode_kind k)
+{
+	static const char *const names[] = {
+		[YNODE_STR] = "a string",
+		[YNODE_NULL] = "null",
+		[YNODE_BOOL] = "a boolean",
+		[YNODE_INT] = "an integer",
+		[YNODE_FLOAT] = "a float",
+		[YNODE_TIMESTAMP] = "a timestamp",
+		[YNODE_OTHER] = "not a plain value",
+	};
+
+	return (size_t)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
+
 bool ynode_is_null(const struct ynode *n)
 {
-	return ynode_is_plain(n, "") || ynode_is_plain(n, "~") ||
-	       ynode_is_plain(n, "null") || ynode_is_plain(n, "Null") ||
-	       ynode_is_plain(n, "NULL");
+	return ynode_kind(n) == YNODE_NULL;
 }
 
 int ynode_bool(const struct ynode *n)
 {
-	if (ynode_is_plain(n, "true") || ynode_is_plain(n, "True") ||
-	    ynode_is_plain(n, "TRUE"))
-		return 1;
-	if (ynode_is_plain(n, "false") || ynode_is_plain(n, "False") ||
-	    ynode_is_plain(n, "FALSE"))
-		return 0;
+	static const char *const yes[] = { "yes", "true", "on" };
+	static const char *const no[] = { "no", "false", "off" };
+
+	if (ynode_kind(n) != YNODE_BOOL)
+		return -1;
+	for (size_t i = 0; i < 3; i++) {
+		if (!strcasecmp(n->value, yes[i]))
+			return 1;
+		if (!strcasecmp(n->value, no[i]))
+			return 0;
+	}
 	return -1;
 }
 

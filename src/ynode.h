@@ -61,11 +61,42 @@ void ynode_free(struct ynode *n);
 /* A plain (unquoted, untagged) scalar equal to text. */
 bool ynode_is_plain(const struct ynode *n, const char *text);
 
-/* A scalar that YAML's core schema reads as null: empty plain, "~",
- * "null", "Null", "NULL" (all plain, untagged). */
+/*
+ * What a scalar means, by the one rule qvm applies to every document: the
+ * rule cloud-init reads user-data by, PyYAML's safe_load (YAML 1.1
+ * resolution). An explicit tag decides ("!" and !!str: a string); a
+ * quoted or block scalar is a string; a plain one is resolved by its
+ * text exactly as PyYAML 6 does:
+ *   null       "", ~, null, Null, NULL
+ *   bool       yes/no, true/false, on/off, each as lower, Capitalised or
+ *              UPPER case (not y/n)
+ *   int        decimal, 0b binary, 0-prefixed octal, 0x hex, sexagesimal
+ *              (1:30), '_' allowed between digits, optional sign
+ *   float      1.5, 1., .5, 1e+3 after a '.', 1:30.5, .inf, .nan
+ *   timestamp  2001-12-14, 2001-12-14t21:59:43.10-05:00 and its variants
+ *   other      "<<" (merge), "=" (value), and tags safe_load does not
+ *              turn into one of the above
+ */
+enum ynode_kind {
+	YNODE_STR,
+	YNODE_NULL,
+	YNODE_BOOL,
+	YNODE_INT,
+	YNODE_FLOAT,
+	YNODE_TIMESTAMP,
+	YNODE_OTHER,	/* also every non-scalar */
+};
+
+enum ynode_kind ynode_kind(const struct ynode *n);
+
+/* The name of a kind, for messages: "a string", "a boolean", ... */
+const char *ynode_kind_name(enum ynode_kind k);
+
+/* ynode_kind() is YNODE_NULL. */
 bool ynode_is_null(const struct ynode *n);
 
-/* 1 for a plain true/True/TRUE, 0 for false/False/FALSE, -1 otherwise. */
+/* For a boolean (ynode_kind() YNODE_BOOL): 1 for yes/true/on, 0 for
+ * no/false/off (any case, as PyYAML); -1 for anything else. */
 int ynode_bool(const struct ynode *n);
 
 /* The value of key in map (a scalar key equal to key), or NULL. */
