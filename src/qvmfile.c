@@ -215,6 +215,10 @@ static int check_options(const struct check *ck)
 		if (!is_key_name(k, "_-")) {
 			ret = key_error(ck, path,
 					"not a valid option name (use [a-z0-9][a-z0-9_-]*)");
+		} else if (!key_is(k, "qvm") &&
+			   vmargs_refused_option(k->value)) {
+			ret = key_error(ck, path, "%s",
+					vmargs_refused_option(k->value));
 		} else if (v->type == YNODE_SCALAR) {
 			ret = check_value(ck, path, v);
 		} else if (v->type == YNODE_MAP) {

@@ -229,6 +229,78 @@ static int add_option(struct build *bd, struct strvec *argv,
 		    "key '%s': aliases are not allowed", key);
 }
 
+/*
+ * virt-install's options, from `virt-install --help` of virtinst 4.1.0
+ * (Debian 12), long names only; --launchSecurity is there as
+ * --launchsecurity too, and qvm's keys are lower case. argparse would
+ * also take any unambiguous abbreviation ("nam" for --name) and options
+ * --help does not list (--uuid, --print-step, old ones like --ram), so a
+ * key must be one of these names exactly. A reason marks an option qvm
+ * refuses: it would make the run something other than "import the
+ * cloned zvol and define and start a persistent domain", or qvm passes
+ * it itself.
+ */
+#define INSTALL_MODE "an installation option: qvm imports the cloned zvol (--import)"
+#define NO_CONSOLE "qvm never attaches a console or waits for the guest (it passes --noautoconsole)"
+#define DEFINES_NOTHING "virt-install would define no domain, and qvm would report one made"
+
+static const struct {
+	const char *name;
+	const char *refused;	/* NULL: allowed */
+} options[] = {
+	{ "arch", NULL }, { "audio", NULL },
+	{ "autoconsole", NO_CONSOLE }, { "autostart", NULL },
+	{ "blkiotune", NULL }, { "boot", NULL },
+	{ "cdrom", INSTALL_MODE }, { "channel", NULL }, { "check", NULL },
+	{ "clock", NULL },
+	{ "cloud-init", "virt-install would make a second cloud-init seed: qvm writes its own from the user-data and meta-data documents" },
+	{ "connect", NULL }, { "console", NULL }, { "container", NULL },
+	{ "controller", NULL }, { "cpu", NULL }, { "cputune", NULL },
+	{ "debug", NULL }, { "destroy-on-exit", NO_CONSOLE },
+	{ "disk", NULL }, { "dry-run", DEFINES_NOTHING },
+	{ "events", NULL }, { "extra-args", INSTALL_MODE },
+	{ "features", NULL }, { "filesystem", NULL },
+	{ "graphics", NULL }, { "help", DEFINES_NOTHING },
+	{ "hostdev", NULL }, { "hvm", NULL }, { "idmap", NULL },
+	{ "import", "qvm passes it itself" },
+	{ "initrd-inject", INSTALL_MODE }, { "input", NULL },
+	{ "install", INSTALL_MODE }, { "iommu", NULL },
+	{ "iothreads", NULL }, { "keywrap", NULL },
+	{ "launchsecurity", NULL }, { "location", INSTALL_MODE },
+	{ "machine", NULL }, { "memballoon", NULL }, { "memdev", NULL },
+	{ "memory", NULL }, { "memorybacking", NULL }, { "memtune", NULL },
+	{ "metadata", NULL }, { "name", NULL }, { "network", NULL },
+	{ "noautoconsole", "qvm passes it itself" }, { "noreboot", NULL },
+	{ "numatune", NULL }, { "os-variant", NULL }, { "osinfo", NULL },
+	{ "panic", NULL }, { "parallel", NULL }, { "paravirt", NULL },
+	{ "pm", NULL }, { "print-xml", DEFINES_NOTHING },
+	{ "pxe", INSTALL_MODE }, { "qemu-commandline", NULL },
+	{ "quiet", NULL }, { "redirdev", NULL },
+	{ "reinstall", INSTALL_MODE }, { "resource", NULL },
+	{ "rng", NULL }, { "seclabel", NULL }, { "security", NULL },
+	{ "serial", NULL }, { "shmem", NULL }, { "smartcard", NULL },
+	{ "sound", NULL }, { "sysinfo", NULL }, { "tpm", NULL },
+	{ "transient", "a transient domain is gone once it stops, but qvm records (and destroys) a persistent one" },
+	{ "unattended", INSTALL_MODE }, { "vcpus", NULL },
+	{ "version", DEFINES_NOTHING }, { "video", NULL },
+	{ "virt-type", NULL }, { "vsock", NULL },
+	{ "wait", NO_CONSOLE }, { "watchdog", NULL }, { "xml", NULL },
+	/* Not in --help. --description still works (virtinst reads it
+	 * as --metadata description=) and qvm files use it; the others are
+	 * named so that the reason is clear. */
+	{ "description", NULL },
+	{ "uuid", "qvm sets --uuid itself" },
+	{ "print-step", DEFINES_NOTHING },
+};
+
+const char *vmargs_refused_option(const char *name)
+{
+	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+		if (!strcmp(options[i].name, name))
+			return options[i].refused;
+	return "not an option of virt-install 4.1.0 (names are matched exactly, never as abbreviations; see virt-install --help)";
+}
+
 int vmargs_build(const struct ynode *vm_doc, const char *zvol_device,
 		 const char *seed_iso, struct strvec *argv,
 		 char *errbuf, size_t errsize)

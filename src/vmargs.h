@@ -38,6 +38,11 @@
 #include "strvec.h"
 #include "ynode.h"
 
+/* NULL when name (a top-level key of the vm document) may be used: one of
+ * virt-install 4.1.0's options, spelled in full, that leaves the run an
+ * import qvm can record and undo. Otherwise why not, for a message. */
+const char *vmargs_refused_option(const char *name);
+
 int vmargs_build(const struct ynode *vm_doc, const char *zvol_device,
 		 const char *seed_iso, struct strvec *argv,
 		 char *errbuf, size_t errsize);

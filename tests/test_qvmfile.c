@@ -840,6 +840,94 @@ static void test_bad_option_keys(void **state)
 		       "document 'vm', key 'network.--model': not a valid sub-option name (use [a-z0-9][a-z0-9_.-]*)");
 }
 
+static void assert_option_refused(const char *option, const char *why)
+{
+	char *text = xasprintf(FILE_WITH(VM(DISK "%s: x\n")), option);
+	char *what = xasprintf("document 'vm', key '%s': %s", option, why);
+
+	assert_refused(text, what);
+	free(text);
+	free(what);
+}
+
+#define INSTALL_MODE "an installation option: qvm imports the cloned zvol (--import)"
+#define NO_CONSOLE "qvm never attaches a console or waits for the guest (it passes --noautoconsole)"
+#define DEFINES_NOTHING "virt-install would define no domain, and qvm would report one made"
+#define NOT_AN_OPTION "not an option of virt-install 4.1.0 (names are matched exactly, never as abbreviations; see virt-install --help)"
+
+/* Keys that would turn "define and start an import" into something else
+ * while qvm reports "VM created", or that qvm passes itself. */
+static void test_options_that_change_the_run_are_refused(void **state)
+{
+	(void)state;
+	assert_option_refused("dry-run", DEFINES_NOTHING);
+	assert_option_refused("print-xml", DEFINES_NOTHING);
+	assert_option_refused("print-step", DEFINES_NOTHING);
+	assert_option_refused("help", DEFINES_NOTHING);
+	assert_option_refused("version", DEFINES_NOTHING);
+	assert_option_refused("cdrom", INSTALL_MODE);
+	assert_option_refused("location", INSTALL_MODE);
+	assert_option_refused("pxe", INSTALL_MODE);
+	assert_option_refused("install", INSTALL_MODE);
+	assert_option_refused("reinstall", INSTALL_MODE);
+	assert_option_refused("unattended", INSTALL_MODE);
+	assert_option_refused("extra-args", INSTALL_MODE);
+	assert_option_refused("initrd-inject", INSTALL_MODE);
+	assert_option_refused("cloud-init",
+			      "virt-install would make a second cloud-init seed: qvm writes its own from the user-data and meta-data documents");
+	assert_option_refused("import", "qvm passes it itself");
+	assert_option_refused("noautoconsole", "qvm passes it itself");
+	assert_option_refused("uuid", "qvm sets --uuid itself");
+	assert_option_refused("autoconsole", NO_CONSOLE);
+	assert_option_refused("wait", NO_CONSOLE);
+	assert_option_refused("destroy-on-exit", NO_CONSOLE);
+	assert_option_refused("transient",
+			      "a transient domain is gone once it stops, but qvm records (and destroys) a persistent one");
+	/* As a flag too. */
+	assert_refused(FILE_WITH(VM(DISK "dry-run: true\n")),
+		       "document 'vm', key 'dry-run': " DEFINES_NOTHING);
+	assert_refused(FILE_WITH(VM(DISK "pxe:\n")),
+		       "document 'vm', key 'pxe': " INSTALL_MODE);
+}
+
+/* argparse takes "--nam x" for "--name x": the domain would be "x" while
+ * qvm records "web1". Only virt-install's own names, in full. */
+static void test_abbreviations_and_unknown_options_are_refused(void **state)
+{
+	(void)state;
+	assert_option_refused("nam", NOT_AN_OPTION);
+	assert_option_refused("na", NOT_AN_OPTION);
+	assert_option_refused("os-var", NOT_AN_OPTION);
+	assert_option_refused("print", NOT_AN_OPTION);
+	assert_option_refused("dry", NOT_AN_OPTION);
+	assert_option_refused("n", NOT_AN_OPTION);
+	assert_option_refused("ram", NOT_AN_OPTION);
+	assert_option_refused("os_variant", NOT_AN_OPTION);
+	assert_option_refused("yes", NOT_AN_OPTION);
+	/* Every option virt-install --help lists that qvm allows. */
+	assert_accepted(FILE_WITH(VM(DISK
+		"connect: test:///default\nmemory: 1024\nvcpus: 2\n"
+		"cpu: host\nmetadata: {title: t}\nxml: ./@x=1\nboot: uefi\n"
+		"idmap: {uid.start: 0}\nos-variant: debian11\nosinfo: x\n"
+		"network: none\ngraphics: none\ncontroller: usb\n"
+		"input: tablet\nserial: pty\nparallel: pty\nchannel: pty\n"
+		"console: pty\nhostdev: 001.003\nfilesystem: /a,/b\n"
+		"sound: ich9\naudio: none\nwatchdog: default\n"
+		"video: virtio\nsmartcard: none\nredirdev: usb\n"
+		"memballoon: none\ntpm: none\nrng: /dev/urandom\n"
+		"panic: default\nshmem: x\nmemdev: dimm\nvsock: cid.auto=yes\n"
+		"iommu: intel\niothreads: 2\nseclabel: {type: none}\n"
+		"security: {type: none}\nkeywrap: x\ncputune: x\n"
+		"numatune: 0\nmemtune: {hard_limit: 1}\nblkiotune: x\n"
+		"memorybacking: x\nfeatures: {acpi: on}\nclock: {offset: utc}\n"
+		"pm: x\nevents: {on_crash: restart}\nresource: x\n"
+		"sysinfo: host\nqemu-commandline: x\nlaunchsecurity: sev\n"
+		"hvm: true\nparavirt: false\ncontainer: false\n"
+		"virt-type: kvm\narch: x86_64\nmachine: q35\nautostart: yes\n"
+		"noreboot: no\ncheck: {all: off}\nquiet: off\ndebug: off\n"
+		"description: d\n")));
+}
+
 static void test_control_characters_in_vm_values(void **state)
 {
 	(void)state;
@@ -853,8 +941,8 @@ static void test_control_characters_in_vm_values(void **state)
 		       "document 'vm', key 'description': control characters (newline, tab, ...) are not allowed in a value");
 	assert_refused(FILE_WITH(VM("disk:\n  serial: \"x\\ry\"\n  zvol: {base: tank/x}\n")),
 		       "document 'vm', key 'disk.serial': control characters (newline, tab, ...) are not allowed in a value");
-	assert_refused(FILE_WITH(VM(DISK "host-device: [ok, \"b\\0ad\"]\n")),
-		       "document 'vm', key 'host-device': control characters (newline, tab, ...) are not allowed in a value");
+	assert_refused(FILE_WITH(VM(DISK "hostdev: [ok, \"b\\0ad\"]\n")),
+		       "document 'vm', key 'hostdev': control characters (newline, tab, ...) are not allowed in a value");
 }
 
 static void test_lists_only_under_top_level_keys(void **state)
@@ -921,6 +1009,8 @@ int main(void)
 		cmocka_unit_test(test_bad_volsize),
 		cmocka_unit_test(test_bad_zvol_property),
 		cmocka_unit_test(test_bad_option_keys),
+		cmocka_unit_test(test_options_that_change_the_run_are_refused),
+		cmocka_unit_test(test_abbreviations_and_unknown_options_are_refused),
 		cmocka_unit_test(test_control_characters_in_vm_values),
 		cmocka_unit_test(test_lists_only_under_top_level_keys),
 		cmocka_unit_test(test_untranslatable_vm_document),
