@@ -58,6 +58,10 @@ struct qvmfile {
 	const char *base;		/* zvol base dataset, e.g. tank/debian12 */
 	const char *volsize;		/* as written, or NULL */
 	struct strvec zvol_props;	/* "key=value" for the other zvol keys */
+
+	/* user-data's "payload", written as is, or NULL. */
+	const char *payload;
+	size_t payload_len;
 };
 
 /* The document names as written after "qvm:" ("vm", "user-data", ...). */

@@ -179,6 +179,8 @@ struct loader {
 	size_t depth;
 	size_t nodes;
 	struct anchor_set anchors;
+	const char *buf;	/* the text, for positions */
+	size_t len;
 	char *errbuf;
 	size_t errsize;
 };
@@ -191,12 +193,26 @@ static int load_fail(struct loader *ld, yaml_mark_t mark, const char *fmt,
 {
 	char what[256];
 	va_list ap;
+	size_t line = mark.line + 1, col = mark.column + 1;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	/* At the end of the text libyaml's mark is on a line after the
+	 * last one (it ends the stream with a line break of its own); name
+	 * the end of the last line. */
+	if (mark.index >= ld->len) {
+		size_t end = ld->len;
+
+		if (end && ld->buf[end - 1] == '\n')
+			end--;
+		offset_position(ld->buf, ld->len, end, &line, &col);
+		return text_fail(ld->errbuf, ld->errsize,
+			    "line %zu, column %zu: %s (at the end of the text)",
+			    line, col, what);
+	}
 	return text_fail(ld->errbuf, ld->errsize, "line %zu, column %zu: %s",
-		    mark.line + 1, mark.column + 1, what);
+		    line, col, what);
 }
 
 static char *dup_text(const yaml_char_t *s)
@@ -437,6 +453,8 @@ int ystream_load(const char *buf, size_t len, struct ystream *out,
 	ld = xcalloc(1, sizeof(*ld));
 	ld->errbuf = errbuf;
 	ld->errsize = errsize;
+	ld->buf = buf;
+	ld->len = len;
 	if (!yaml_parser_initialize(&ld->parser)) {
 		text_fail(errbuf, errsize, "out of memory");
 		free(ld);
@@ -681,8 +699,147 @@ static yaml_char_t *collection_tag(const struct ynode *n)
 	return (yaml_char_t *)n->tag;
 }
 
+/*
+ * Characters beyond U+FFFF (emoji, ...). libyaml's emitter takes them
+ * for unprintable and writes "\U0001F600" in double quotes, even with
+ * yaml_emitter_set_unicode(). So each is handed to libyaml as a marker,
+ * a private-use character (U+E000..U+F8FF) that occurs nowhere in the
+ * tree, followed by six hex digits, which libyaml treats like any
+ * letters; the marked text is then turned back into the character in
+ * the output. Style, quoting and line breaks are decided as they would
+ * be for the character itself.
+ */
+#define MARK_FIRST 0xe000u
+#define MARK_COUNT 0x1900u	/* up to U+F8FF */
+#define MARK_DIGITS 6
+
+static bool is_astral_lead(unsigned char c)
+{
+	return c >= 0xf0 && c <= 0xf4;
+}
+
+static bool has_astral(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (is_astral_lead((unsigned char)s[i]))
+			return true;
+	return false;
+}
+
+/* Marks the private-use characters used in n's scalars (valid UTF-8:
+ * ynode_load checked it); returns whether any text needs the marker. */
+static bool scan_marks(const struct ynode *n, unsigned char *used)
+{
+	bool astral = false;
+
+	if (n->type == YNODE_SCALAR) {
+		const unsigned char *p = (const unsigned char *)n->value;
+
+		for (size_t i = 0; i + 2 < n->len; i++) {
+			if (p[i] != 0xee && p[i] != 0xef)
+				continue;
+			uint32_t cp = (p[i] & 0x0fu) << 12 |
+				      (p[i + 1] & 0x3fu) << 6 | (p[i + 2] & 0x3fu);
+
+			if (cp >= MARK_FIRST && cp < MARK_FIRST + MARK_COUNT)
+				used[(cp - MARK_FIRST) / 8] |=
+					(unsigned char)(1u << (cp % 8));
+		}
+		return has_astral(n->value, n->len);
+	}
+	for (size_t i = 0; i < n->n; i++)
+		astral |= scan_marks(n->items[i], used);
+	return astral;
+}
+
+/* The marker's UTF-8 into mark[3]; false if every candidate is used. */
+static bool pick_mark(const struct ynode *n, char mark[3])
+{
+	unsigned char used[MARK_COUNT / 8] = { 0 };
+
+	if (!scan_marks(n, used))
+		return false;
+	for (uint32_t k = 0; k < MARK_COUNT; k++) {
+		uint32_t cp = MARK_FIRST + k;
+
+		if (used[k / 8] & (1u << (cp % 8)))
+			continue;
+		mark[0] = (char)(0xe0 | cp >> 12);
+		mark[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		mark[2] = (char)(0x80 | (cp & 0x3f));
+		return true;
+	}
+	return false;	/* libyaml's escapes then: still the same text */
+}
+
+/* s with each character beyond U+FFFF written as mark + 6 hex digits. */
+static char *mark_astral(const char *s, size_t len, const char mark[3],
+			 size_t *outlen)
+{
+	char *out = xmalloc(len / 4 * (3 + MARK_DIGITS) + len + 1), *o = out;
+
+	for (size_t i = 0; i < len; i++) {
+		const unsigned char *p = (const unsigned char *)s + i;
+
+		if (!is_astral_lead(*p) || len - i < 4) {
+			*o++ = s[i];
+			continue;
+		}
+		uint32_t cp = (p[0] & 0x07u) << 18 | (p[1] & 0x3fu) << 12 |
+			      (p[2] & 0x3fu) << 6 | (p[3] & 0x3fu);
+
+		memcpy(o, mark, 3);
+		snprintf(o + 3, MARK_DIGITS + 1, "%06x", (unsigned)cp);
+		o += 3 + MARK_DIGITS;
+		i += 3;
+	}
+	*o = '\0';
+	*outlen = (size_t)(o - out);
+	return out;
+}
+
+/* Turns every mark + 6 hex digits in buf back into its character. */
+static size_t unmark_astral(char *buf, size_t len, const char mark[3])
+{
+	size_t r = 0, w = 0;
+
+	while (r < len) {
+		if (len - r >= 3 + MARK_DIGITS && !memcmp(buf + r, mark, 3)) {
+			char hex[MARK_DIGITS + 1];
+			unsigned long cp;
+
+			memcpy(hex, buf + r + 3, MARK_DIGITS);
+			hex[MARK_DIGITS] = '\0';
+			cp = strtoul(hex, NULL, 16);
+			buf[w++] = (char)(0xf0 | cp >> 18);
+			buf[w++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+			buf[w++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			buf[w++] = (char)(0x80 | (cp & 0x3f));
+			r += 3 + MARK_DIGITS;
+		} else {
+			buf[w++] = buf[r++];
+		}
+	}
+	return w;
+}
+
+/* An anchor left out with a skipped key would leave its aliases
+ * dangling: such a tree is not written (qvmfile refuses it first). */
+static const char *skipped_anchor(const struct ynode *n)
+{
+	const char *a;
+
+	if (n->anchor)
+		return n->anchor;
+	for (size_t i = 0; i < n->n; i++)
+		if ((a = skipped_anchor(n->items[i])))
+			return a;
+	return NULL;
+}
+
 static int emit_node(yaml_emitter_t *em, const struct ynode *n,
-		     const char *const *skip_keys, bool in_flow, bool is_key)
+		     const char *const *skip_keys, bool in_flow, bool is_key,
+		     const char *mark)
 {
 	yaml_event_t ev;
 	bool flow;
@@ -701,6 +858,17 @@ static int emit_node(yaml_emitter_t *em, const struct ynode *n,
 				(yaml_char_t *)n->anchor, NULL, tilde, 1, 1, 0,
 				YAML_PLAIN_SCALAR_STYLE);
 			return emit_event(em, made, &ev);
+		}
+		if (mark && has_astral(n->value, n->len)) {
+			struct ynode marked = *n;
+			int ret;
+
+			marked.value = mark_astral(n->value, n->len, mark,
+						   &marked.len);
+			ret = emit_node(em, &marked, NULL, in_flow, is_key,
+					NULL);
+			free(marked.value);
+			return ret;
 		}
 		if (n->len > INT_MAX) {
 			em->error = YAML_EMITTER_ERROR;
@@ -738,7 +906,8 @@ static int emit_node(yaml_emitter_t *em, const struct ynode *n,
 		if (emit_event(em, made, &ev) < 0)
 			return -1;
 		for (size_t i = 0; i < n->n; i++)
-			if (emit_node(em, n->items[i], NULL, flow, false) < 0)
+			if (emit_node(em, n->items[i], NULL, flow, false,
+				      mark) < 0)
 				return -1;
 		made = yaml_sequence_end_event_initialize(&ev);
 		return emit_event(em, made, &ev);
@@ -750,11 +919,22 @@ static int emit_node(yaml_emitter_t *em, const struct ynode *n,
 		if (emit_event(em, made, &ev) < 0)
 			return -1;
 		for (size_t i = 0; i + 1 < n->n; i += 2) {
-			if (skipped(n->items[i], skip_keys))
+			if (skipped(n->items[i], skip_keys)) {
+				const char *a = skipped_anchor(n->items[i]);
+
+				if (!a)
+					a = skipped_anchor(n->items[i + 1]);
+				if (a) {
+					em->error = YAML_EMITTER_ERROR;
+					em->problem = "an anchor on a key left out";
+					return -1;
+				}
 				continue;
-			if (emit_node(em, n->items[i], NULL, flow, true) < 0 ||
-			    emit_node(em, n->items[i + 1], NULL, flow,
-				      false) < 0)
+			}
+			if (emit_node(em, n->items[i], NULL, flow, true,
+				      mark) < 0 ||
+			    emit_node(em, n->items[i + 1], NULL, flow, false,
+				      mark) < 0)
 				return -1;
 		}
 		made = yaml_mapping_end_event_initialize(&ev);
@@ -769,6 +949,8 @@ char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
 	yaml_emitter_t em;
 	yaml_event_t ev;
 	struct outbuf out = { NULL, 0, 0 };
+	char mark[3];
+	bool has_mark;
 	int ok;
 
 	if (!yaml_emitter_initialize(&em)) {
@@ -780,11 +962,13 @@ char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
 	 * reads is the text the user wrote. */
 	yaml_emitter_set_width(&em, -1);
 	yaml_emitter_set_unicode(&em, 1);
+	has_mark = pick_mark(node, mark);
 	ok = emit_event(&em, yaml_stream_start_event_initialize(&ev,
 				YAML_UTF8_ENCODING), &ev) == 0 &&
 	     emit_event(&em, yaml_document_start_event_initialize(&ev, NULL,
 				NULL, NULL, 1), &ev) == 0 &&
-	     emit_node(&em, node, skip_keys, false, false) == 0 &&
+	     emit_node(&em, node, skip_keys, false, false,
+		       has_mark ? mark : NULL) == 0 &&
 	     emit_event(&em, yaml_document_end_event_initialize(&ev, 1),
 			&ev) == 0 &&
 	     emit_event(&em, yaml_stream_end_event_initialize(&ev), &ev) == 0;
@@ -797,6 +981,8 @@ char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
 		return NULL;
 	}
 	yaml_emitter_delete(&em);
+	if (has_mark && out.p)
+		out.len = unmark_astral(out.p, out.len, mark);
 	/* libyaml ends a document whose last scalar keeps its trailing
 	 * newlines ("|+") with "...", although nothing follows; a "..."
 	 * line at column 0 at the very end is always that marker. */

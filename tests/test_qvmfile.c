@@ -430,8 +430,14 @@ static void test_not_yaml_gives_line_and_column(void **state)
 	(void)state;
 	assert_refused(FILE_WITH(VM("disk:\n  bus: virtio\n zvol: x\n")),
 		       "line 6, column 2: did not find expected key");
+	/* At the end of the text: the end of the last line (libyaml says
+	 * line 4, past the end of a 3-line file). */
 	assert_refused("---\nqvm: vm\nname: [web1\n",
-		       "line 4, column 1: did not find expected ',' or ']'");
+		       "line 3, column 12: did not find expected ',' or ']' (at the end of the text)");
+	assert_refused("---\nqvm: vm\nname: [web1",
+		       "line 3, column 12: did not find expected ',' or ']' (at the end of the text)");
+	assert_refused("---\nqvm: vm\nname: \"web1\n\n",
+		       "line 4, column 1: found unexpected end of stream (at the end of the text)");
 }
 
 static void test_tab_indentation(void **state)
@@ -567,6 +573,150 @@ static void test_empty_file(void **state)
 	(void)state;
 	assert_refused("", "document 'vm' is missing");
 	assert_refused("# nothing\n", "document 'vm' is missing");
+}
+
+/* An empty document is a null placed at the next token: past the end
+ * of the file for a trailing "---". It is reported at its own "---". */
+static void test_empty_documents_are_placed_at_their_start(void **state)
+{
+	(void)state;
+	assert_refused("---\n",
+		       "document 1 (line 1): empty (each document must be a mapping)");
+	assert_refused("---\nqvm: vm\n---\n",
+		       "document 2 (line 3): empty (each document must be a mapping)");
+	assert_refused("---\nqvm: vm\n---\n...\n",
+		       "document 2 (line 3): empty (each document must be a mapping)");
+	assert_refused("# c\n---\n---\nqvm: vm\n",
+		       "document 1 (line 2): empty (each document must be a mapping)");
+	assert_refused("qvm: user-data\n--- # only a comment\n\n\n",
+		       "document 2 (line 2): empty (each document must be a mapping)");
+	assert_refused("---\n- a\n",
+		       "document 1 (line 2): not a mapping");
+}
+
+#define VM_DOC VM(DISK)
+
+/* The "qvm" key is left out of the seed: an anchor on it or its value
+ * would leave its aliases dangling, and cloud-init would drop the whole
+ * file. */
+static void test_anchors_on_the_qvm_key_are_refused(void **state)
+{
+	(void)state;
+	assert_refused(VM_DOC "---\nqvm: &q user-data\nx: *q\n" META_DATA,
+		       "document 'user-data', key 'qvm': anchors are not allowed here, qvm leaves this key out of the seed (found &q)");
+	assert_refused(VM_DOC "---\n&k qvm: user-data\nx: *k\n" META_DATA,
+		       "document 'user-data', key 'qvm': anchors are not allowed here, qvm leaves this key out of the seed (found &k)");
+	assert_refused(VM_DOC USER_DATA "---\nqvm: &m meta-data\n",
+		       "document 'meta-data', key 'qvm': anchors are not allowed here, qvm leaves this key out of the seed (found &m)");
+	assert_refused(VM_DOC USER_DATA META_DATA
+		       "---\nqvm: !!str &n network-config\nversion: 2\n",
+		       "document 'network-config', key 'qvm': anchors are not allowed here, qvm leaves this key out of the seed (found &n)");
+	/* Anchors anywhere else are fine. */
+	assert_accepted(VM_DOC "---\nqvm: user-data\na: &q x\nb: *q\n"
+			META_DATA);
+}
+
+/* PyYAML merges "<<" keys: one that brings in "qvm" would put a key
+ * back into what cloud-init reads. */
+static void test_merging_a_qvm_key_is_refused(void **state)
+{
+	static const char *const bad[] = {
+		"---\nqvm: user-data\n<<: {qvm: x, a: 1}\n",
+		"---\nd: &d {qvm: x}\nqvm: user-data\n<<: *d\n",
+		"---\nd: &d {qvm: x}\ne: &e {<<: *d}\nqvm: user-data\n"
+		"<<: [{a: 1}, *e]\n",
+		"---\nqvm: user-data\n!!merge <<: {qvm: x}\n",
+		/* A mapping that merges itself: bounded, refused. */
+		"---\nd: &d {<<: [*d, *d, *d, *d]}\nqvm: user-data\n"
+		"<<: [*d, *d, *d, *d]\n",
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		char *text = xasprintf(VM_DOC "%s" META_DATA, bad[i]);
+
+		assert_refused(text,
+			       "document 'user-data', key '<<': merges in a 'qvm' key, which cloud-init would read (or more than 64 mappings)");
+		free(text);
+	}
+	assert_accepted(VM_DOC "---\nd: &d {a: 1}\nqvm: user-data\n<<: *d\n"
+			"x: {<<: {qvm: fine-deeper-down}}\n" META_DATA);
+	/* Quoted, "<<" is a plain key. */
+	assert_accepted(VM_DOC "---\nqvm: user-data\n\"<<\": {qvm: a-key}\n"
+			META_DATA);
+}
+
+/* user-data that is not cloud-config (a script, MIME, #include) rides in
+ * one "payload" string. */
+static void test_payload(void **state)
+{
+	struct qvmfile qf;
+	static const char text[] = VM_DOC
+		"---\nqvm: user-data\npayload: |\n  #!/bin/sh\n  echo hi\n"
+		META_DATA;
+
+	(void)state;
+	parse_ok(text, strlen(text), &qf);
+	assert_non_null(qf.payload);
+	assert_int_equal(qf.payload_len, 18);
+	assert_memory_equal(qf.payload, "#!/bin/sh\necho hi\n", 18);
+	qvmfile_free(&qf);
+	parse_ok(FILE_WITH(VM_DOC), strlen(FILE_WITH(VM_DOC)), &qf);
+	assert_null(qf.payload);
+	qvmfile_free(&qf);
+
+	assert_refused(VM_DOC "---\nqvm: user-data\npayload: x\nusers: []\n"
+		       META_DATA,
+		       "document 'user-data', key 'users': a user-data document with 'payload' holds only 'qvm' and 'payload'");
+	assert_refused(VM_DOC "---\nqvm: user-data\nruncmd: []\npayload: x\n"
+		       META_DATA,
+		       "document 'user-data', key 'runcmd': a user-data document with 'payload' holds only 'qvm' and 'payload'");
+	assert_refused(VM_DOC "---\nqvm: user-data\npayload:\n" META_DATA,
+		       "document 'user-data', key 'payload': must be a string (a block literal: 'payload: |')");
+	assert_refused(VM_DOC "---\nqvm: user-data\npayload: [a]\n" META_DATA,
+		       "document 'user-data', key 'payload': must be a string (a block literal: 'payload: |')");
+	assert_refused(VM_DOC "---\nqvm: user-data\npayload: 12\n" META_DATA,
+		       "document 'user-data', key 'payload': must be a string (a block literal: 'payload: |')");
+	assert_refused(VM_DOC "---\nqvm: user-data\npayload: \"a\\0b\"\n"
+		       META_DATA,
+		       "document 'user-data', key 'payload': a NUL character cannot be written to the seed");
+}
+
+static void assert_host_name(const char *name, bool ok)
+{
+	char *named = xasprintf("---\nqvm: vm\nname: %s\n" DISK USER_DATA
+				"---\nqvm: meta-data\n", name);
+	char *what = xasprintf("document 'meta-data': the VM name '%s' is not a valid host name (RFC 1123: labels of A-Za-z0-9 and '-', not starting or ending with '-'), so it cannot be the default local-hostname; set local-hostname",
+			       name);
+
+	if (ok)
+		assert_accepted(named);
+	else
+		assert_refused(named, what);
+	free(named);
+	free(what);
+}
+
+/* Without local-hostname, meta-data says local-hostname: NAME; a name
+ * that is no host name is refused rather than handed to the guest. */
+static void test_default_host_name_must_be_valid(void **state)
+{
+	(void)state;
+	assert_host_name("web1", true);
+	assert_host_name("Web-1.example.com", true);
+	assert_host_name("1e3", true);
+	assert_host_name("a23456789012345678901234567890123456789012345678901234567890123", true);
+	assert_host_name("a234567890123456789012345678901234567890123456789012345678901234", false);
+	assert_host_name("web_1", false);
+	assert_host_name("a:b", false);
+	assert_host_name("web1.", false);
+	assert_host_name("a..b", false);
+	assert_host_name("web-", false);
+	assert_host_name("a.-b", false);
+	assert_host_name("_", false);
+	/* With an explicit local-hostname any VM name will do. */
+	assert_accepted("---\nqvm: vm\nname: web_1\n" DISK USER_DATA
+			"---\nqvm: meta-data\nlocal-hostname: web-1\n");
 }
 
 static void test_document_without_qvm(void **state)
@@ -991,6 +1141,11 @@ int main(void)
 		cmocka_unit_test(test_huge_scalar_within_the_limit),
 		cmocka_unit_test(test_too_many_documents),
 		cmocka_unit_test(test_empty_file),
+		cmocka_unit_test(test_empty_documents_are_placed_at_their_start),
+		cmocka_unit_test(test_anchors_on_the_qvm_key_are_refused),
+		cmocka_unit_test(test_merging_a_qvm_key_is_refused),
+		cmocka_unit_test(test_payload),
+		cmocka_unit_test(test_default_host_name_must_be_valid),
 		cmocka_unit_test(test_document_without_qvm),
 		cmocka_unit_test(test_unknown_qvm_value),
 		cmocka_unit_test(test_document_missing),

@@ -202,6 +202,53 @@ static void test_emit_skips_only_top_level_keys(void **state)
 	ystream_free(&s);
 }
 
+/* libyaml's emitter escapes characters beyond U+FFFF ("\U0001F600")
+ * even in unicode mode; qvm writes them as UTF-8, in the style given. */
+static void test_emit_writes_emoji_as_utf8(void **state)
+{
+	/* A private-use character (U+E000) in the text too: not taken for
+	 * qvm's own marker. */
+	static const char text[] =
+		"plain: \xf0\x9f\x98\x80 ok\n"
+		"quoted: \"\\U0001F600 \\U0010FFFF \xee\x80\x80\"\n"
+		"block: |\n  smile \xf0\x9f\x98\x80\n  \xf0\x90\x80\x80\n"
+		"\xf0\x9f\x98\x80key: [\xf0\x9f\x8e\x89, \"\xee\x80\x81\"]\n";
+	static const char want[] =
+		"plain: \xf0\x9f\x98\x80 ok\n"
+		"quoted: \"\xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xee\x80\x80\"\n"
+		"block: |\n  smile \xf0\x9f\x98\x80\n  \xf0\x90\x80\x80\n"
+		"\xf0\x9f\x98\x80key: [\xf0\x9f\x8e\x89, \"\xee\x80\x81\"]\n";
+	struct ystream s = load_ok(text);
+	char *out;
+	size_t len;
+
+	(void)state;
+	out = ynode_emit(s.docs[0], NULL, &len, errbuf, sizeof(errbuf));
+	assert_non_null(out);
+	assert_string_equal(out, want);
+	assert_int_equal(len, strlen(want));
+	assert_null(strstr(out, "\\U"));
+	free(out);
+	ystream_free(&s);
+}
+
+/* Leaving out a key that holds an anchor would leave its aliases
+ * dangling: ynode_emit refuses (qvmfile refuses such files first). */
+static void test_emit_refuses_to_drop_an_anchor(void **state)
+{
+	static const char *const skip[] = { "qvm", NULL };
+	struct ystream s = load_ok("qvm: &a x\nb: *a\n");
+	struct ystream t = load_ok("&k qvm: x\nb: *k\n");
+
+	(void)state;
+	assert_null(ynode_emit(s.docs[0], skip, NULL, errbuf, sizeof(errbuf)));
+	assert_string_equal(errbuf,
+			    "cannot write YAML: an anchor on a key left out");
+	assert_null(ynode_emit(t.docs[0], skip, NULL, errbuf, sizeof(errbuf)));
+	ystream_free(&s);
+	ystream_free(&t);
+}
+
 static void test_emit_empty_mapping_after_skipping(void **state)
 {
 	static const char *const skip[] = { "qvm", NULL };
@@ -636,6 +683,8 @@ int main(void)
 		cmocka_unit_test(test_emit_keeps_a_string_tagged_with_bang_a_string),
 		cmocka_unit_test(test_emit_keep_chomping_has_no_end_marker),
 		cmocka_unit_test(test_emit_skips_only_top_level_keys),
+		cmocka_unit_test(test_emit_writes_emoji_as_utf8),
+		cmocka_unit_test(test_emit_refuses_to_drop_an_anchor),
 		cmocka_unit_test(test_emit_empty_mapping_after_skipping),
 		cmocka_unit_test(test_documents_and_their_lines),
 		cmocka_unit_test(test_empty_stream_has_no_documents),
