@@ -140,7 +140,8 @@ static bool anchor_known(const struct anchor_set *set, const char *name)
 	return set->cap && *anchor_find(set, name);
 }
 
-static void anchor_add(struct anchor_set *set, const char *name)
+/* Returns false if name was there already. */
+static bool anchor_add(struct anchor_set *set, const char *name)
 {
 	char **slot;
 
@@ -158,10 +159,11 @@ static void anchor_add(struct anchor_set *set, const char *name)
 		*set = big;
 	}
 	slot = anchor_find(set, name);
-	if (!*slot) {
-		*slot = xstrdup(name);
-		set->n++;
-	}
+	if (*slot)
+		return false;
+	*slot = xstrdup(name);
+	set->n++;
+	return true;
 }
 
 static void anchor_clear(struct anchor_set *set)
@@ -268,6 +270,19 @@ static struct ynode *add_node(struct loader *ld, enum ynode_type type,
 	return n;
 }
 
+/* YAML lets a later anchor take an earlier one's name, but PyYAML, and
+ * so cloud-init, refuses the whole document. */
+static int anchor_twice(struct loader *ld, const yaml_event_t *ev,
+			const char *name)
+{
+	char shown[128];
+
+	return load_fail(ld, ev->start_mark,
+			 "anchor '&%s' defined twice (PyYAML, which cloud-init uses, refuses that)",
+			 text_show(shown, sizeof(shown), name, strlen(name),
+				   40));
+}
+
 static int open_collection(struct loader *ld, enum ynode_type type,
 			   const yaml_event_t *ev)
 {
@@ -294,8 +309,8 @@ static int open_collection(struct loader *ld, enum ynode_type type,
 	}
 	n->anchor = dup_text(anchor);
 	n->tag = dup_text(tag);
-	if (n->anchor)
-		anchor_add(&ld->anchors, n->anchor);
+	if (n->anchor && !anchor_add(&ld->anchors, n->anchor))
+		return anchor_twice(ld, ev, n->anchor);
 	ld->open[ld->depth++] = n;
 	return 0;
 }
@@ -384,8 +399,8 @@ static int handle_event(struct loader *ld, const yaml_event_t *ev)
 		n->style = (int)ev->data.scalar.style;
 		n->plain_implicit = ev->data.scalar.plain_implicit;
 		n->quoted_implicit = ev->data.scalar.quoted_implicit;
-		if (n->anchor)
-			anchor_add(&ld->anchors, n->anchor);
+		if (n->anchor && !anchor_add(&ld->anchors, n->anchor))
+			return anchor_twice(ld, ev, n->anchor);
 		return 0;
 	case YAML_ALIAS_EVENT: {
 		const char *name = (const char *)ev->data.alias.anchor;
@@ -574,7 +589,7 @@ enum ynode_kind ynode_kind(const struct ynode *n)
 		const char *tag;
 		enum ynode_kind kind;
 	} tags[] = {
-		{ YAML_TAG "str", YNODE_STR }, { "!", YNODE_STR },
+		{ YAML_TAG "str", YNODE_STR },
 		{ YAML_TAG "null", YNODE_NULL }, { YAML_TAG "bool", YNODE_BOOL },
 		{ YAML_TAG "int", YNODE_INT }, { YAML_TAG "float", YNODE_FLOAT },
 		{ YAML_TAG "timestamp", YNODE_TIMESTAMP },
@@ -582,6 +597,11 @@ enum ynode_kind ynode_kind(const struct ynode *n)
 
 	if (!n || n->type != YNODE_SCALAR)
 		return YNODE_OTHER;
+	/* PyYAML resolves a scalar tagged "!" by its text, quoted or not,
+	 * as if it were plain (YAML itself would make it a string). */
+	if (n->tag && !strcmp(n->tag, "!"))
+		return strlen(n->value) == n->len ? resolve_plain(n->value)
+						  : YNODE_STR;
 	if (n->tag) {
 		for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
 			if (!strcmp(n->tag, tags[i].tag))
@@ -823,6 +843,25 @@ static size_t unmark_astral(char *buf, size_t len, const char mark[3])
 	return w;
 }
 
+/* The tag PyYAML gives a scalar tagged "!", when not a string. */
+static const char *bang_tag(const struct ynode *n)
+{
+	switch (ynode_kind(n)) {
+	case YNODE_NULL:
+		return YAML_TAG "null";
+	case YNODE_BOOL:
+		return YAML_TAG "bool";
+	case YNODE_INT:
+		return YAML_TAG "int";
+	case YNODE_FLOAT:
+		return YAML_TAG "float";
+	case YNODE_TIMESTAMP:
+		return YAML_TAG "timestamp";
+	default:
+		return NULL;
+	}
+}
+
 /* An anchor left out with a skipped key would leave its aliases
  * dangling: such a tree is not written (qvmfile refuses it first). */
 static const char *skipped_anchor(const struct ynode *n)
@@ -875,12 +914,20 @@ static int emit_node(yaml_emitter_t *em, const struct ynode *n,
 			em->problem = "scalar too long";
 			return -1;
 		}
-		/* libyaml drops the tag of a scalar marked implicit, and
-		 * marks "! 123" so: the string "123" would come back as a
-		 * number. A tagged scalar is written with its tag, except
-		 * the non-specific "!", which libyaml can only write as
-		 * "!<%21>": it means "a string", and quoting says the same. */
-		if (n->tag && !strcmp(n->tag, "!"))
+		/* libyaml drops the tag of a scalar marked implicit. A
+		 * tagged scalar is written with its tag, except the
+		 * non-specific "!", which libyaml can only write as
+		 * "!<%21>". PyYAML (cloud-init) resolves "! 0644" by its
+		 * text, as a plain 0644: the resolved tag says the same
+		 * ("!!int 0644"), and for a string quoting does. */
+		if (n->tag && !strcmp(n->tag, "!") &&
+		    bang_tag(n) != NULL)
+			made = yaml_scalar_event_initialize(&ev,
+				(yaml_char_t *)n->anchor,
+				(yaml_char_t *)(uintptr_t)bang_tag(n),
+				(yaml_char_t *)n->value, (int)n->len, 0, 0,
+				(yaml_scalar_style_t)n->style);
+		else if (n->tag && !strcmp(n->tag, "!"))
 			made = yaml_scalar_event_initialize(&ev,
 				(yaml_char_t *)n->anchor, NULL,
 				(yaml_char_t *)n->value, (int)n->len, 0, 1,
