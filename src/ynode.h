@@ -8,10 +8,13 @@
  * Comments are not kept (libyaml does not report them).
  *
  * Loading is bounded: a stream of at most YNODE_MAX_DOCS documents, nesting
- * depth at most YNODE_MAX_DEPTH, at most YNODE_MAX_NODES nodes in all. A
- * problem is reported in errbuf with its line and column (1-based), e.g.
- * "line 3, column 5: did not find expected key", and the call returns -1
- * with nothing allocated.
+ * depth at most YNODE_MAX_DEPTH, at most YNODE_MAX_NODES nodes in all. An
+ * alias must name an anchor defined before it, and an anchor name may be
+ * defined only once per document (PyYAML, cloud-init's reader, refuses
+ * more). A problem is reported in errbuf with its line and column
+ * (1-based), e.g. "line 3, column 5: did not find expected key"; one at
+ * the end of the text is placed at the end of its last line. The call
+ * then returns -1 with nothing allocated.
  */
 #ifndef QVM_YNODE_H
 #define QVM_YNODE_H
@@ -104,8 +107,11 @@ struct ynode *ynode_map_get(const struct ynode *map, const char *key);
 
 /* Emits node as one YAML document (no "---" marker, no "..." end marker)
  * in block style where the source was, keeping styles, tags, anchors and
- * aliases. Keys of the top-level mapping listed in skip_keys (a
- * NULL-terminated array, may be NULL) are left out. Returns a malloc'd
+ * aliases, and UTF-8 as UTF-8 (emoji too). A "!"-tagged scalar is written
+ * with the tag PyYAML resolves it to (or quoted, for a string). Keys of
+ * the top-level mapping listed in skip_keys (a NULL-terminated array, may
+ * be NULL) are left out; if a left-out pair holds an anchor, nothing is
+ * written (its aliases would dangle). Returns a malloc'd
  * NUL-terminated buffer (length in *len), or NULL with errbuf set. */
 char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
 		 size_t *len, char *errbuf, size_t errsize);
