@@ -29,6 +29,12 @@
 #define DISK "disk:\n  bus: virtio\n  zvol:\n    base: tank/debian12\n"
 #define FILE_WITH(vm) vm USER_DATA META_DATA
 
+/* Why vmargs_refused_option() refuses an option. */
+#define INSTALL_MODE "an installation option: qvm imports the cloned zvol (--import)"
+#define NO_CONSOLE "qvm never attaches a console or waits for the guest (it passes --noautoconsole)"
+#define DEFINES_NOTHING "virt-install would define no domain, and qvm would report one made"
+#define NOT_AN_OPTION "not an option of virt-install 4.1.0 (names are matched exactly, never as abbreviations; see virt-install --help)"
+
 static char *captured;	/* what qvm printed on stderr */
 static char tmpdir[64];
 
@@ -269,6 +275,16 @@ static void test_fixtures_are_valid(void **state)
 	assert_ptr_equal(qf.zvol_disk,
 			 ynode_map_get(qf.doc[QVM_DOC_VM], "disk")->items[0]);
 	qvmfile_free(&qf);
+
+	capture_start(&f, &size);
+	rc = qvmfile_load("fixtures/payload.qvm.yaml", &qf);
+	capture_end(f);
+	assert_string_equal(captured, "");
+	assert_int_equal(rc, 0);
+	assert_string_equal(qf.name, "script1");
+	assert_non_null(qf.payload);
+	assert_int_equal(strncmp(qf.payload, "#!/bin/sh\n", 10), 0);
+	qvmfile_free(&qf);
 }
 
 /* fixtures/bad holds hostile files (also fuzzing seeds); each is refused
@@ -290,6 +306,18 @@ static void test_bad_fixtures_are_refused(void **state)
 		  "document 'vm', key 'description': control characters (newline, tab, ...) are not allowed in a value" },
 		{ "zvol-path.yaml",
 		  "document 'vm', key 'disk.path': qvm sets the zvol disk's path; remove it" },
+		{ "dry-run.yaml",
+		  "document 'vm', key 'dry-run': " DEFINES_NOTHING },
+		{ "option-abbreviation.yaml",
+		  "document 'vm', key 'nam': " NOT_AN_OPTION },
+		{ "name-boolean.yaml",
+		  "document 'vm', key 'name': 'false' is a boolean in YAML 1.1, not a string (quote it)" },
+		{ "qvm-anchor.yaml",
+		  "document 'user-data', key 'qvm': anchors are not allowed here, qvm leaves this key out of the seed (found &kind)" },
+		{ "host-name.yaml",
+		  "document 'meta-data': the VM name 'web_1' is not a valid host name (RFC 1123: labels of A-Za-z0-9 and '-', not starting or ending with '-'), so it cannot be the default local-hostname; set local-hostname" },
+		{ "empty-document.yaml",
+		  "document 4 (line 13): empty (each document must be a mapping)" },
 	};
 	struct qvmfile qf;
 	size_t size;
@@ -999,11 +1027,6 @@ static void assert_option_refused(const char *option, const char *why)
 	free(text);
 	free(what);
 }
-
-#define INSTALL_MODE "an installation option: qvm imports the cloned zvol (--import)"
-#define NO_CONSOLE "qvm never attaches a console or waits for the guest (it passes --noautoconsole)"
-#define DEFINES_NOTHING "virt-install would define no domain, and qvm would report one made"
-#define NOT_AN_OPTION "not an option of virt-install 4.1.0 (names are matched exactly, never as abbreviations; see virt-install --help)"
 
 /* Keys that would turn "define and start an import" into something else
  * while qvm reports "VM created", or that qvm passes itself. */
