@@ -49,6 +49,7 @@ const char *qvm_doc_name(enum qvm_doc d)
 struct check {
 	const char *task;
 	const struct ynode *vm;
+	size_t item;	/* 1-based index in a top-level list, or 0 */
 };
 
 /* "document 'vm', key 'PATH': WHAT" */
@@ -64,6 +65,10 @@ static int key_error(const struct check *ck, const char *path,
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	if (ck->item)
+		return msg_error(ck->task,
+				 "document 'vm', key '%s' (list item %zu): %s",
+				 path, ck->item, what);
 	return msg_error(ck->task, "document 'vm', key '%s': %s", path, what);
 }
 
@@ -226,14 +231,16 @@ static int check_options(const struct check *ck)
 		} else {
 			for (size_t j = 0; ret == 0 && j < v->n; j++) {
 				const struct ynode *item = v->items[j];
+				struct check in = *ck;
 
+				in.item = j + 1;
 				if (item->type == YNODE_SCALAR)
-					ret = check_value(ck, path, item);
+					ret = check_value(&in, path, item);
 				else if (item->type == YNODE_MAP)
-					ret = check_suboptions(ck, path, item,
+					ret = check_suboptions(&in, path, item,
 							       disk);
 				else
-					ret = key_error(ck, path,
+					ret = key_error(&in, path,
 							"a list cannot hold a list");
 			}
 		}
@@ -652,7 +659,7 @@ int qvmfile_parse(const char *path, const char *buf, size_t len,
 		  struct qvmfile *qf)
 {
 	char *task = xasprintf("importing qvm file %s", path);
-	struct check ck = { task, NULL };
+	struct check ck = { task, NULL, 0 };
 	char err[512];
 	int ret = -1;
 

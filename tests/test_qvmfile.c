@@ -1015,7 +1015,11 @@ static void test_bad_option_keys(void **state)
 	assert_refused(FILE_WITH(VM("disk:\n  Cache: none\n  zvol: {base: tank/x}\n")),
 		       "document 'vm', key 'disk.Cache': not a valid sub-option name (use [a-z0-9][a-z0-9_.-]*)");
 	assert_refused(FILE_WITH(VM(DISK "network: [{--model: virtio}]\n")),
-		       "document 'vm', key 'network.--model': not a valid sub-option name (use [a-z0-9][a-z0-9_.-]*)");
+		       "document 'vm', key 'network.--model' (list item 1): not a valid sub-option name (use [a-z0-9][a-z0-9_.-]*)");
+	/* Which item of a list is named too. */
+	assert_refused(FILE_WITH(VM(DISK "network:\n  - model: virtio\n"
+				    "  - {model: \"e\\n1000\"}\n")),
+		       "document 'vm', key 'network.model' (list item 2): control characters (newline, tab, ...) are not allowed in a value");
 }
 
 static void assert_option_refused(const char *option, const char *why)
@@ -1115,7 +1119,7 @@ static void test_control_characters_in_vm_values(void **state)
 	assert_refused(FILE_WITH(VM("disk:\n  serial: \"x\\ry\"\n  zvol: {base: tank/x}\n")),
 		       "document 'vm', key 'disk.serial': control characters (newline, tab, ...) are not allowed in a value");
 	assert_refused(FILE_WITH(VM(DISK "hostdev: [ok, \"b\\0ad\"]\n")),
-		       "document 'vm', key 'hostdev': control characters (newline, tab, ...) are not allowed in a value");
+		       "document 'vm', key 'hostdev' (list item 2): control characters (newline, tab, ...) are not allowed in a value");
 }
 
 static void test_lists_only_under_top_level_keys(void **state)
@@ -1124,7 +1128,7 @@ static void test_lists_only_under_top_level_keys(void **state)
 	assert_refused(FILE_WITH(VM(DISK "boot: {order: [hd, cdrom]}\n")),
 		       "document 'vm', key 'boot.order': a list is only allowed directly under a top-level key");
 	assert_refused(FILE_WITH(VM(DISK "network: [[a]]\n")),
-		       "document 'vm', key 'network': a list cannot hold a list");
+		       "document 'vm', key 'network' (list item 1): a list cannot hold a list");
 }
 
 static void test_untranslatable_vm_document(void **state)
