@@ -571,6 +571,60 @@ static int check_qvm_key(const char *task, const char *dname,
 }
 
 /*
+ * PyYAML's safe_load knows a few tags; any other one, or a plain "=" (the
+ * value tag) or "<<" (merge) anywhere but as a key, makes it fail, and cloud-init
+ * then drops the whole file. So such nodes are refused here, with their
+ * place.
+ */
+static bool safe_tag(const struct ynode *n, bool is_key)
+{
+	static const char *const scalar[] = { "str", "null", "bool", "int",
+					      "float", "binary", "timestamp",
+					      NULL };
+	static const char *const seq[] = { "seq", "omap", "pairs", NULL };
+	static const char *const map[] = { "map", "set", NULL };
+	const char *const *ok = n->type == YNODE_SCALAR ? scalar :
+				n->type == YNODE_SEQ ? seq : map;
+
+	if (!n->tag || !strcmp(n->tag, "!"))
+		return true;
+	if (strncmp(n->tag, "tag:yaml.org,2002:", 18) != 0)
+		return false;
+	if (is_key && !strcmp(n->tag + 18, "merge"))
+		return true;
+	for (; *ok; ok++)
+		if (!strcmp(n->tag + 18, *ok))
+			return true;
+	return false;
+}
+
+static int check_safe_load(const char *task, const char *dname,
+			   const struct ynode *n, bool is_key)
+{
+	char shown[128];
+	int ret = 0;
+
+	if (n->type == YNODE_ALIAS)
+		return 0;
+	if (!safe_tag(n, is_key))
+		return msg_error(task,
+				 "document '%s' (line %zu, column %zu): tag '%s' is unknown to PyYAML's safe_load, which cloud-init uses (it would drop the whole file)",
+				 dname, n->line, n->column,
+				 show(shown, sizeof(shown), n->tag,
+				      strlen(n->tag)));
+	if (n->type == YNODE_SCALAR && ynode_kind(n) == YNODE_OTHER &&
+	    (!n->tag || !strcmp(n->tag, "!")) &&
+	    !(is_key && (!strcmp(n->value, "<<") || !strcmp(n->value, "="))))
+		return msg_error(task,
+				 "document '%s' (line %zu, column %zu): a plain '%s' is not a value PyYAML's safe_load, which cloud-init uses, can read (quote it)",
+				 dname, n->line, n->column, n->value);
+	for (size_t i = 0; ret == 0 && i < n->n; i++)
+		ret = check_safe_load(task, dname, n->items[i],
+				      n->type == YNODE_MAP && i % 2 == 0);
+	return ret;
+}
+
+/*
  * A user-data document may carry, instead of cloud-config keys, one
  * "payload" string written to the seed byte for byte: a "#!" script,
  * MIME multipart, "#include", "## template: jinja", ...
@@ -648,7 +702,9 @@ static int check_seed_documents(const char *task, struct qvmfile *qf)
 {
 	for (size_t k = QVM_DOC_USER_DATA; k < QVM_DOC__COUNT; k++)
 		if (qf->doc[k] &&
-		    check_qvm_key(task, doc_names[k], qf->doc[k]) < 0)
+		    (check_qvm_key(task, doc_names[k], qf->doc[k]) < 0 ||
+		     check_safe_load(task, doc_names[k], qf->doc[k],
+				     false) < 0))
 			return -1;
 	if (check_payload(task, qf) < 0 || check_host_name(task, qf) < 0)
 		return -1;

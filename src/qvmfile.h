@@ -20,7 +20,8 @@
  *   - no anchors or aliases in the vm document; in the others none on the
  *     "qvm" key or its value (left out of the seed, they would leave
  *     aliases dangling), and no top-level merge ("<<") bringing in a "qvm"
- *     key;
+ *     key; only tags PyYAML's safe_load knows, and no plain "=" or "<<"
+ *     other than as a key (cloud-init would drop the file);
  *   - vm: every top-level key one of virt-install 4.1.0's option names,
  *     exactly, and not one vmargs_refused_option() refuses (dry-run,
  *     install media, cloud-init, console, transient, what qvm adds);

@@ -529,6 +529,9 @@ static void test_user_data_reads_the_same_in_pyyaml(void **state)
 		/* qvm last, key forms, comments and an end marker */
 		"---\n# a comment\nruncmd:\n  - [sh, -c, 'echo \"$HOME\"']\n"
 		"\"qvm\": user-data # the kind\n...\n",
+		/* what safe_load knows beyond the core */
+		"---\nqvm: user-data\n=: h\n!!merge <<: {g: 1}\n"
+		"e: !!pairs [a: 1, a: 2]\nf: [\"=\", '<<']\n",
 		/* a hash sign and other indicators in values */
 		"---\nqvm: user-data\na: 'x #y'\nb: \"- z\"\nc: '{not: flow}'\n"
 		"d: '@at'\ne: ': colon'\nf: '*star'\ng: '&amp'\nh: '!bang'\n"
@@ -540,6 +543,72 @@ static void test_user_data_reads_the_same_in_pyyaml(void **state)
 		skip();
 	for (size_t i = 0; i < sizeof(docs) / sizeof(*docs); i++)
 		assert_pyyaml_reads_the_same(docs[i]);
+}
+
+/* What PyYAML's safe_load cannot load makes cloud-init drop the whole
+ * file: qvm refuses it in validation. Each case is checked both ways. */
+static void test_what_pyyaml_refuses_qvm_refuses(void **state)
+{
+	static const struct {
+		const char *doc, *what;
+	} cases[] = {
+		{ "---\nqvm: user-data\na: !foo x\n",
+		  "document 'user-data' (line 10, column 4): tag '!foo' is unknown to PyYAML's safe_load, which cloud-init uses (it would drop the whole file)" },
+		{ "---\nqvm: user-data\na: [1, !!python/tuple [2]]\n",
+		  "document 'user-data' (line 10, column 8): tag 'tag:yaml.org,2002:python/tuple' is unknown to PyYAML's safe_load, which cloud-init uses (it would drop the whole file)" },
+		{ "---\nqvm: user-data\na: !<tag:example.com,2026:x> {b: 1}\n",
+		  "document 'user-data' (line 10, column 4): tag 'tag:example.com,2026:x' is unknown to PyYAML's safe_load, which cloud-init uses (it would drop the whole file)" },
+		{ "---\nqvm: user-data\na: !!set [1]\n",
+		  "document 'user-data' (line 10, column 4): tag 'tag:yaml.org,2002:set' is unknown to PyYAML's safe_load, which cloud-init uses (it would drop the whole file)" },
+		{ "---\nqvm: user-data\na: =\n",
+		  "document 'user-data' (line 10, column 4): a plain '=' is not a value PyYAML's safe_load, which cloud-init uses, can read (quote it)" },
+		{ "---\nqvm: user-data\na: [<<]\n",
+		  "document 'user-data' (line 10, column 5): a plain '<<' is not a value PyYAML's safe_load, which cloud-init uses, can read (quote it)" },
+	};
+	char dir[] = "/tmp/test_hostile.XXXXXX";
+	bool pyyaml = system("/usr/bin/python3 -c 'import yaml' 2>/dev/null") == 0;
+	struct qvmfile qf;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *file = xasprintf(VM(DISK) "%s" META_DATA, cases[i].doc);
+		char *expect = xasprintf("Error importing qvm file hostile.yaml: %s\n",
+					 cases[i].what);
+		char *out = NULL, *src, *cmd;
+		size_t size;
+		FILE *f = open_memstream(&out, &size);
+
+		assert_non_null(f);
+		msg_set_streams(f, f);
+		assert_false(parses(file, strlen(file), &qf));
+		msg_set_streams(quiet, quiet);
+		fclose(f);
+		assert_string_equal(out, expect);
+		if (pyyaml) {
+			src = write_temp(dir, "doc.yaml", cases[i].doc,
+					 strlen(cases[i].doc));
+			cmd = xasprintf("/usr/bin/python3 -c 'import sys, yaml; "
+					"yaml.safe_load(open(sys.argv[1]))' %s "
+					"2>/dev/null", src);
+			if (system(cmd) == 0)
+				fail_msg("PyYAML loads what qvm refuses:\n%s",
+					 cases[i].doc);
+			unlink(src);
+			free(src);
+			free(cmd);
+		}
+		free(out);
+		free(expect);
+		free(file);
+	}
+	rmdir(dir);
+	/* What it can load is fine. */
+	parse_ok(VM(DISK) "---\nqvm: user-data\na: !!set {x, y}\nb: \"=\"\n"
+		 "c: !!binary aGk=\nd: !!omap [a: 1]\ne: !!pairs [a: 1]\n"
+		 "f: !!timestamp 2026-11-26\n!!merge <<: {g: 1}\n=: h\n" META_DATA,
+		 &qf);
+	qvmfile_free(&qf);
 }
 
 /* An anchor on "qvm" (key or value) would leave a dangling alias in the
@@ -662,6 +731,7 @@ int main(void)
 		cmocka_unit_test(test_huge_vm_value_and_key),
 		cmocka_unit_test(test_byte_order_marks),
 		cmocka_unit_test(test_user_data_reads_the_same_in_pyyaml),
+		cmocka_unit_test(test_what_pyyaml_refuses_qvm_refuses),
 		cmocka_unit_test(test_anchor_on_qvm_writes_no_user_data),
 		cmocka_unit_test(test_payload_is_the_seed_user_data),
 		cmocka_unit_test(test_fixtures_keep_the_rules),
