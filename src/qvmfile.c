@@ -3,9 +3,11 @@
  *
  * The checks run in a fixed order and the first problem found is the one
  * reported: the file, the stream as YAML (ynode.c: syntax, UTF-8, limits,
- * duplicate and non-scalar keys), the documents, then the vm document's
- * anchors, option names and values, name, disk and zvol, and last whether
- * vmargs can translate it. Nothing here touches the host.
+ * duplicate and non-scalar keys, anchors), the documents, then the vm
+ * document's anchors, option names and values, name, disk and zvol, and
+ * whether vmargs can translate it; last the seed's documents (the "qvm"
+ * key, what PyYAML can load, the payload, the default host name). Nothing
+ * here touches the host.
  */
 #include "qvmfile.h"
 
@@ -263,7 +265,6 @@ static int check_name(const struct check *ck, struct qvmfile *qf)
 	if (n->type != YNODE_SCALAR)
 		return key_error(ck, "name", "must be a string");
 	show(shown, sizeof(shown), n->value, n->len);
-
 	if (n->len > QVMFILE_MAX_NAME)
 		return key_error(ck, "name", "'%s' is longer than %d characters",
 				 shown, QVMFILE_MAX_NAME);
@@ -431,7 +432,8 @@ static int sort_documents(const char *task, struct qvmfile *qf)
 		/* An empty document is a null scalar placed where the
 		 * next token is, past the end of the file at worst: its
 		 * "---" (or first token) is where it is. */
-		if (d->type == YNODE_SCALAR && ynode_is_null(d))
+		if (d->type == YNODE_SCALAR && !d->len && !d->tag &&
+		    ynode_is_null(d))
 			return msg_error(task,
 					 "document %zu (line %zu): empty (each document must be a mapping)",
 					 i + 1, qf->stream.line[i]);
@@ -551,6 +553,7 @@ static int check_qvm_key(const char *task, const char *dname,
 	for (size_t i = 0; i + 1 < doc->n; i += 2) {
 		const struct ynode *k = doc->items[i], *v = doc->items[i + 1];
 		char shown[128];
+		int budget = 64;
 
 		if (key_is(k, "qvm") && (k->anchor || v->anchor)) {
 			const char *a = k->anchor ? k->anchor : v->anchor;
@@ -560,8 +563,6 @@ static int check_qvm_key(const char *task, const char *dname,
 					 dname, show(shown, sizeof(shown), a,
 						     strlen(a)));
 		}
-		int budget = 64;
-
 		if (is_merge_key(k) && merges_qvm(doc, v, &budget))
 			return msg_error(task,
 					 "document '%s', key '<<': merges in a 'qvm' key, which cloud-init would read (or more than 64 mappings)",
@@ -572,9 +573,9 @@ static int check_qvm_key(const char *task, const char *dname,
 
 /*
  * PyYAML's safe_load knows a few tags; any other one, or a plain "=" (the
- * value tag) or "<<" (merge) anywhere but as a key, makes it fail, and cloud-init
- * then drops the whole file. So such nodes are refused here, with their
- * place.
+ * value tag) or "<<" (merge) anywhere but as a key, makes it fail, and
+ * cloud-init then drops the whole file. Such nodes are refused here, with
+ * their place.
  */
 static bool safe_tag(const struct ynode *n, bool is_key)
 {
