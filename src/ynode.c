@@ -759,7 +759,8 @@ static bool scan_marks(const struct ynode *n, unsigned char *used)
 			if (p[i] != 0xee && p[i] != 0xef)
 				continue;
 			uint32_t cp = (p[i] & 0x0fu) << 12 |
-				      (p[i + 1] & 0x3fu) << 6 | (p[i + 2] & 0x3fu);
+				      (p[i + 1] & 0x3fu) << 6 |
+				      (p[i + 2] & 0x3fu);
 
 			if (cp >= MARK_FIRST && cp < MARK_FIRST + MARK_COUNT)
 				used[(cp - MARK_FIRST) / 8] |=
