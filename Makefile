@@ -42,7 +42,8 @@ ASAN_SUPPORT_OBJS = $(SUPPORT_SRCS:%.c=build/asan/%.o)
 
 DEBIAN_PACKAGES = build-essential pkg-config libyaml-dev libcmocka-dev \
 	genisoimage virtinst libvirt-clients libvirt-daemon \
-	libvirt-daemon-driver-qemu qemu-utils python3 mandoc valgrind time \
+	libvirt-daemon-driver-qemu qemu-utils python3 python3-yaml mandoc \
+	valgrind time \
 	e2fsprogs clang libclang-rt-14-dev
 DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system
 

@@ -3,9 +3,11 @@
  *
  * The checks run in a fixed order and the first problem found is the one
  * reported: the file, the stream as YAML (ynode.c: syntax, UTF-8, limits,
- * duplicate and non-scalar keys), the documents, then the vm document's
- * anchors, option names and values, name, disk and zvol, and last whether
- * vmargs can translate it. Nothing here touches the host.
+ * duplicate and non-scalar keys, anchors), the documents, then the vm
+ * document's anchors, option names and values, name, disk and zvol, and
+ * whether vmargs can translate it; last the seed's documents (the "qvm"
+ * key, what PyYAML can load, the payload, the default host name). Nothing
+ * here touches the host.
  */
 #include "qvmfile.h"
 
@@ -49,6 +51,7 @@ const char *qvm_doc_name(enum qvm_doc d)
 struct check {
 	const char *task;
 	const struct ynode *vm;
+	size_t item;	/* 1-based index in a top-level list, or 0 */
 };
 
 /* "document 'vm', key 'PATH': WHAT" */
@@ -64,6 +67,10 @@ static int key_error(const struct check *ck, const char *path,
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	if (ck->item)
+		return msg_error(ck->task,
+				 "document 'vm', key '%s' (list item %zu): %s",
+				 path, ck->item, what);
 	return msg_error(ck->task, "document 'vm', key '%s': %s", path, what);
 }
 
@@ -215,6 +222,10 @@ static int check_options(const struct check *ck)
 		if (!is_key_name(k, "_-")) {
 			ret = key_error(ck, path,
 					"not a valid option name (use [a-z0-9][a-z0-9_-]*)");
+		} else if (!key_is(k, "qvm") &&
+			   vmargs_refused_option(k->value)) {
+			ret = key_error(ck, path, "%s",
+					vmargs_refused_option(k->value));
 		} else if (v->type == YNODE_SCALAR) {
 			ret = check_value(ck, path, v);
 		} else if (v->type == YNODE_MAP) {
@@ -222,14 +233,16 @@ static int check_options(const struct check *ck)
 		} else {
 			for (size_t j = 0; ret == 0 && j < v->n; j++) {
 				const struct ynode *item = v->items[j];
+				struct check in = *ck;
 
+				in.item = j + 1;
 				if (item->type == YNODE_SCALAR)
-					ret = check_value(ck, path, item);
+					ret = check_value(&in, path, item);
 				else if (item->type == YNODE_MAP)
-					ret = check_suboptions(ck, path, item,
+					ret = check_suboptions(&in, path, item,
 							       disk);
 				else
-					ret = key_error(ck, path,
+					ret = key_error(&in, path,
 							"a list cannot hold a list");
 			}
 		}
@@ -263,6 +276,12 @@ static int check_name(const struct check *ck, struct qvmfile *qf)
 		return key_error(ck, "name",
 				 "'%s' is not a valid VM name (use A-Za-z0-9_.:-, not starting with '-' or '.')",
 				 shown);
+	/* "name: false" would reach virt-install as no --name at all, and
+	 * "name: 1_0" as a name cloud-init and qvm read differently. */
+	if (ynode_kind(n) != YNODE_STR)
+		return key_error(ck, "name",
+				 "'%s' is %s in YAML 1.1, not a string (quote it)",
+				 shown, ynode_kind_name(ynode_kind(n)));
 	qf->name = n->value;
 	return 0;
 }
@@ -410,6 +429,14 @@ static int sort_documents(const char *task, struct qvmfile *qf)
 		const struct ynode *q;
 		size_t k;
 
+		/* An empty document is a null scalar placed where the
+		 * next token is, past the end of the file at worst: its
+		 * "---" (or first token) is where it is. */
+		if (d->type == YNODE_SCALAR && !d->len && !d->tag &&
+		    ynode_is_null(d))
+			return msg_error(task,
+					 "document %zu (line %zu): empty (each document must be a mapping)",
+					 i + 1, qf->stream.line[i]);
 		if (d->type != YNODE_MAP)
 			return msg_error(task,
 					 "document %zu (line %zu): not a mapping",
@@ -447,11 +474,249 @@ static int sort_documents(const char *task, struct qvmfile *qf)
 	return 0;
 }
 
+/* ---- the seed's documents ---- */
+
+/* The node an alias stands for: the last node before it in document
+ * order with that anchor (YAML lets a later anchor reuse a name). */
+static const struct ynode *find_anchor(const struct ynode *n,
+				       const struct ynode *alias,
+				       const struct ynode **found, bool *done)
+{
+	if (n == alias) {
+		*done = true;
+		return *found;
+	}
+	if (n->anchor && !strcmp(n->anchor, alias->value))
+		*found = n;
+	for (size_t i = 0; i < n->n && !*done; i++)
+		find_anchor(n->items[i], alias, found, done);
+	return *found;
+}
+
+static const struct ynode *resolve_alias(const struct ynode *doc,
+					 const struct ynode *n)
+{
+	const struct ynode *found = NULL;
+	bool done = false;
+
+	if (n->type != YNODE_ALIAS)
+		return n;
+	return find_anchor(doc, n, &found, &done);
+}
+
+/* "<<" as PyYAML reads it: plain, or tagged !!merge. */
+static bool is_merge_key(const struct ynode *k)
+{
+	return k->type == YNODE_SCALAR && k->len == 2 &&
+	       !memcmp(k->value, "<<", 2) && ynode_kind(k) == YNODE_OTHER;
+}
+
+/* Does merging v (a mapping, an alias of one, or a list of those) bring
+ * in key "qvm"? Merged mappings may merge others in turn (even
+ * themselves): *budget bounds the mappings looked at. */
+static bool merges_qvm(const struct ynode *doc, const struct ynode *v,
+		       int *budget)
+{
+	if (--*budget < 0)
+		return true;
+	v = resolve_alias(doc, v);
+	if (!v)
+		return false;
+	if (v->type == YNODE_SEQ) {
+		for (size_t i = 0; i < v->n; i++)
+			if (merges_qvm(doc, v->items[i], budget))
+				return true;
+		return false;
+	}
+	if (v->type != YNODE_MAP)
+		return false;
+	for (size_t i = 0; i + 1 < v->n; i += 2) {
+		if (key_is(v->items[i], "qvm"))
+			return true;
+		if (is_merge_key(v->items[i]) &&
+		    merges_qvm(doc, v->items[i + 1], budget))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * qvm writes user-data, meta-data and network-config without their "qvm"
+ * key; what cloud-init loads must be the rest exactly. An anchor on that
+ * key or its value would be left out with it, and its aliases would
+ * dangle (cloud-init drops the whole file); a top-level merge bringing in
+ * a "qvm" key would put one back.
+ */
+static int check_qvm_key(const char *task, const char *dname,
+			 const struct ynode *doc)
+{
+	for (size_t i = 0; i + 1 < doc->n; i += 2) {
+		const struct ynode *k = doc->items[i], *v = doc->items[i + 1];
+		char shown[128];
+		int budget = 64;
+
+		if (key_is(k, "qvm") && (k->anchor || v->anchor)) {
+			const char *a = k->anchor ? k->anchor : v->anchor;
+
+			return msg_error(task,
+					 "document '%s', key 'qvm': anchors are not allowed here, qvm leaves this key out of the seed (found &%s)",
+					 dname, show(shown, sizeof(shown), a,
+						     strlen(a)));
+		}
+		if (is_merge_key(k) && merges_qvm(doc, v, &budget))
+			return msg_error(task,
+					 "document '%s', key '<<': merges in a 'qvm' key, which cloud-init would read (or more than 64 mappings)",
+					 dname);
+	}
+	return 0;
+}
+
+/*
+ * PyYAML's safe_load knows a few tags; any other one, or a plain "=" (the
+ * value tag) or "<<" (merge) anywhere but as a key, makes it fail, and
+ * cloud-init then drops the whole file. Such nodes are refused here, with
+ * their place.
+ */
+static bool safe_tag(const struct ynode *n, bool is_key)
+{
+	static const char *const scalar[] = { "str", "null", "bool", "int",
+					      "float", "binary", "timestamp",
+					      NULL };
+	static const char *const seq[] = { "seq", "omap", "pairs", NULL };
+	static const char *const map[] = { "map", "set", NULL };
+	const char *const *ok = n->type == YNODE_SCALAR ? scalar :
+				n->type == YNODE_SEQ ? seq : map;
+
+	if (!n->tag || !strcmp(n->tag, "!"))
+		return true;
+	if (strncmp(n->tag, "tag:yaml.org,2002:", 18) != 0)
+		return false;
+	if (is_key && !strcmp(n->tag + 18, "merge"))
+		return true;
+	for (; *ok; ok++)
+		if (!strcmp(n->tag + 18, *ok))
+			return true;
+	return false;
+}
+
+static int check_safe_load(const char *task, const char *dname,
+			   const struct ynode *n, bool is_key)
+{
+	char shown[128];
+	int ret = 0;
+
+	if (n->type == YNODE_ALIAS)
+		return 0;
+	if (!safe_tag(n, is_key))
+		return msg_error(task,
+				 "document '%s' (line %zu, column %zu): tag '%s' is unknown to PyYAML's safe_load, which cloud-init uses (it would drop the whole file)",
+				 dname, n->line, n->column,
+				 show(shown, sizeof(shown), n->tag,
+				      strlen(n->tag)));
+	if (n->type == YNODE_SCALAR && ynode_kind(n) == YNODE_OTHER &&
+	    (!n->tag || !strcmp(n->tag, "!")) &&
+	    !(is_key && (!strcmp(n->value, "<<") || !strcmp(n->value, "="))))
+		return msg_error(task,
+				 "document '%s' (line %zu, column %zu): a plain '%s' is not a value PyYAML's safe_load, which cloud-init uses, can read (quote it)",
+				 dname, n->line, n->column, n->value);
+	for (size_t i = 0; ret == 0 && i < n->n; i++)
+		ret = check_safe_load(task, dname, n->items[i],
+				      n->type == YNODE_MAP && i % 2 == 0);
+	return ret;
+}
+
+/*
+ * A user-data document may carry, instead of cloud-config keys, one
+ * "payload" string written to the seed byte for byte: a "#!" script,
+ * MIME multipart, "#include", "## template: jinja", ...
+ */
+static int check_payload(const char *task, struct qvmfile *qf)
+{
+	const struct ynode *ud = qf->doc[QVM_DOC_USER_DATA];
+	const struct ynode *p = ynode_map_get(ud, "payload");
+	char shown[128];
+
+	if (!p)
+		return 0;
+	for (size_t i = 0; i + 1 < ud->n; i += 2)
+		if (!key_is(ud->items[i], "qvm") &&
+		    !key_is(ud->items[i], "payload"))
+			return msg_error(task,
+					 "document 'user-data', key '%s': a user-data document with 'payload' holds only 'qvm' and 'payload'",
+					 show(shown, sizeof(shown),
+					      ud->items[i]->value,
+					      ud->items[i]->len));
+	if (p->type != YNODE_SCALAR || ynode_kind(p) != YNODE_STR)
+		return msg_error(task,
+				 "document 'user-data', key 'payload': must be a string (a block literal: 'payload: |')");
+	if (strlen(p->value) != p->len)
+		return msg_error(task,
+				 "document 'user-data', key 'payload': a NUL character cannot be written to the seed");
+	qf->payload = p->value;
+	qf->payload_len = p->len;
+	return 0;
+}
+
+/* RFC 1123 host name: dot-separated labels of letters, digits and '-',
+ * 1 to 63 characters each, not starting or ending with '-'; at most 253
+ * characters. */
+static bool is_host_name(const char *s)
+{
+	size_t len = strlen(s), label = 0;
+
+	if (!len || len > 253)
+		return false;
+	for (size_t i = 0; i <= len; i++) {
+		char c = s[i];
+
+		if (c == '.' || c == '\0') {
+			if (!label || s[i - 1] == '-')
+				return false;
+			label = 0;
+		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			   (c >= '0' && c <= '9') || (c == '-' && label)) {
+			if (++label > 63)
+				return false;
+		} else {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* meta-data's local-hostname defaults to the VM name; a name that is no
+ * host name (web_1, a:b, x.) must not be handed to the guest as one. */
+static int check_host_name(const char *task, const struct qvmfile *qf)
+{
+	char shown[128];
+
+	if (ynode_map_get(qf->doc[QVM_DOC_META_DATA], "local-hostname") ||
+	    is_host_name(qf->name))
+		return 0;
+	return msg_error(task,
+			 "document 'meta-data': the VM name '%s' is not a valid host name (RFC 1123: labels of A-Za-z0-9 and '-', not starting or ending with '-'), so it cannot be the default local-hostname; set local-hostname",
+			 show(shown, sizeof(shown), qf->name,
+			      strlen(qf->name)));
+}
+
+static int check_seed_documents(const char *task, struct qvmfile *qf)
+{
+	for (size_t k = QVM_DOC_USER_DATA; k < QVM_DOC__COUNT; k++)
+		if (qf->doc[k] &&
+		    (check_qvm_key(task, doc_names[k], qf->doc[k]) < 0 ||
+		     check_safe_load(task, doc_names[k], qf->doc[k],
+				     false) < 0))
+			return -1;
+	if (check_payload(task, qf) < 0 || check_host_name(task, qf) < 0)
+		return -1;
+	return 0;
+}
+
 int qvmfile_parse(const char *path, const char *buf, size_t len,
 		  struct qvmfile *qf)
 {
 	char *task = xasprintf("importing qvm file %s", path);
-	struct check ck = { task, NULL };
+	struct check ck = { task, NULL, 0 };
 	char err[512];
 	int ret = -1;
 
@@ -467,7 +732,7 @@ int qvmfile_parse(const char *path, const char *buf, size_t len,
 	if (sort_documents(task, qf) < 0)
 		goto done;
 	ck.vm = qf->doc[QVM_DOC_VM];
-	if (check_vm(&ck, qf) < 0)
+	if (check_vm(&ck, qf) < 0 || check_seed_documents(task, qf) < 0)
 		goto done;
 	qf->path = xstrdup(path);
 	ret = 0;

@@ -19,6 +19,9 @@ char *seed_user_data(const struct qvmfile *qf, char *errbuf, size_t errsize)
 	char *doc, *out;
 	size_t len;
 
+	/* A payload (a script, MIME, #include...) is the file, as is. */
+	if (qf->payload)
+		return xstrndup(qf->payload, qf->payload_len);
 	doc = ynode_emit(qf->doc[QVM_DOC_USER_DATA], skip_qvm, &len, errbuf,
 			 errsize);
 	if (!doc)

@@ -2,9 +2,11 @@
  * seed: the cloud-init NoCloud seed of a VM, as an ISO image.
  *
  * user-data is "#cloud-config" followed by the user-data document without
- * its "qvm" key, styles and key order kept (ynode_emit). meta-data is the
+ * its "qvm" key, styles and key order kept (ynode_emit), or, when the
+ * document has a "payload", that string byte for byte. meta-data is the
  * meta-data document without "qvm", plus "instance-id" and
- * "local-hostname: NAME" where the user gave none. network-config, when
+ * "local-hostname: NAME" where the user gave none (qvmfile made sure
+ * NAME is then a valid host name). network-config, when
  * given, is written the same way. The files are written into a private
  * mkdtemp(3) directory that is removed on every path, and genisoimage
  * makes the ISO (volume id "cidata", Joliet and Rock Ridge) at iso_path,

@@ -3,7 +3,7 @@
  *
  * Each option and its value are separate argv elements; nothing here is
  * ever seen by a shell. The only quoting is virt-install's own: its
- * sub-option parser splits on commas unless a value is in double quotes.
+ * sub-option parser is shlex with commas as the separators.
  */
 #include "vmargs.h"
 
@@ -44,29 +44,36 @@ struct build {
 };
 
 /*
- * Appends ",name=value" (no comma before the first). virt-install reads
- * a="x,y" whole, but has no escape for a double quote inside quotes, so
- * a value holding both cannot be passed at all.
+ * Appends ",name=value" (no comma before the first). virt-install splits
+ * a sub-option string with Python's shlex (posix mode, whitespace ","):
+ * outside quotes a comma ends the value and '"', '\'' and '\\' are
+ * syntax. A value holding any of the four is written in double quotes,
+ * where shlex only gives '"' and '\\' a meaning, and those two are
+ * escaped with '\\': every value reaches virt-install exactly as written.
  */
-static int add_subopt(struct build *bd, struct optbuf *b, const char *path,
-		      const char *name, const char *value, size_t len)
+static void add_subopt(struct optbuf *b, const char *name, const char *value,
+		       size_t len)
 {
-	bool comma = memchr(value, ',', len) != NULL;
+	bool quote = false;
 
-	if (comma && memchr(value, '"', len))
-		return text_fail(bd->errbuf, bd->errsize,
-			    "key '%s': a value holding both a comma and a double quote cannot be passed to virt-install",
-			    path);
+	for (size_t i = 0; i < len && !quote; i++)
+		quote = value[i] == ',' || value[i] == '"' ||
+			value[i] == '\'' || value[i] == '\\';
 	if (b->len)
 		optbuf_adds(b, ",");
 	optbuf_adds(b, name);
 	optbuf_adds(b, "=");
-	if (comma)
-		optbuf_adds(b, "\"");
-	optbuf_add(b, value, len);
-	if (comma)
-		optbuf_adds(b, "\"");
-	return 0;
+	if (!quote) {
+		optbuf_add(b, value, len);
+		return;
+	}
+	optbuf_adds(b, "\"");
+	for (size_t i = 0; i < len; i++) {
+		if (value[i] == '"' || value[i] == '\\')
+			optbuf_adds(b, "\\");
+		optbuf_add(b, value + i, 1);
+	}
+	optbuf_adds(b, "\"");
 }
 
 /* A key must be a name: a scalar, not null, without a NUL inside. */
@@ -110,8 +117,7 @@ static int add_subopts(struct build *bd, struct optbuf *b,
 					optbuf_adds(b, ",");
 				optbuf_adds(b, name);
 			} else {
-				ret = add_subopt(bd, b, path, name, val->value,
-						 val->len);
+				add_subopt(b, name, val->value, val->len);
 			}
 			break;
 		case YNODE_MAP:
@@ -155,9 +161,8 @@ static int add_mapping(struct build *bd, struct strvec *argv,
 	if (zvol && ynode_map_get(map, "path"))
 		return text_fail(bd->errbuf, bd->errsize,
 			    "key 'disk.path': the zvol disk's path is set by qvm");
-	if (zvol && add_subopt(bd, &b, "disk.path", "path", zvol_device,
-			       strlen(zvol_device)) < 0)
-		goto done;
+	if (zvol)
+		add_subopt(&b, "path", zvol_device, strlen(zvol_device));
 	if (add_subopts(bd, &b, map, key, NULL, zvol) < 0)
 		goto done;
 	strvec_pushf(argv, "--%s", key);
@@ -224,6 +229,78 @@ static int add_option(struct build *bd, struct strvec *argv,
 		    "key '%s': aliases are not allowed", key);
 }
 
+/*
+ * virt-install's options, from `virt-install --help` of virtinst 4.1.0
+ * (Debian 12), long names only; --launchSecurity is there as
+ * --launchsecurity too, and qvm's keys are lower case. argparse would
+ * also take any unambiguous abbreviation ("nam" for --name) and options
+ * --help does not list (--uuid, --print-step, old ones like --ram), so a
+ * key must be one of these names exactly. A reason marks an option qvm
+ * refuses: it would make the run something other than "import the
+ * cloned zvol and define and start a persistent domain", or qvm passes
+ * it itself.
+ */
+#define INSTALL_MODE "an installation option: qvm imports the cloned zvol (--import)"
+#define NO_CONSOLE "qvm never attaches a console or waits for the guest (it passes --noautoconsole)"
+#define DEFINES_NOTHING "virt-install would define no domain, and qvm would report one made"
+
+static const struct {
+	const char *name;
+	const char *refused;	/* NULL: allowed */
+} options[] = {
+	{ "arch", NULL }, { "audio", NULL },
+	{ "autoconsole", NO_CONSOLE }, { "autostart", NULL },
+	{ "blkiotune", NULL }, { "boot", NULL },
+	{ "cdrom", INSTALL_MODE }, { "channel", NULL }, { "check", NULL },
+	{ "clock", NULL },
+	{ "cloud-init", "virt-install would make a second cloud-init seed: qvm writes its own from the user-data and meta-data documents" },
+	{ "connect", NULL }, { "console", NULL }, { "container", NULL },
+	{ "controller", NULL }, { "cpu", NULL }, { "cputune", NULL },
+	{ "debug", NULL }, { "destroy-on-exit", NO_CONSOLE },
+	{ "disk", NULL }, { "dry-run", DEFINES_NOTHING },
+	{ "events", NULL }, { "extra-args", INSTALL_MODE },
+	{ "features", NULL }, { "filesystem", NULL },
+	{ "graphics", NULL }, { "help", DEFINES_NOTHING },
+	{ "hostdev", NULL }, { "hvm", NULL }, { "idmap", NULL },
+	{ "import", "qvm passes it itself" },
+	{ "initrd-inject", INSTALL_MODE }, { "input", NULL },
+	{ "install", INSTALL_MODE }, { "iommu", NULL },
+	{ "iothreads", NULL }, { "keywrap", NULL },
+	{ "launchsecurity", NULL }, { "location", INSTALL_MODE },
+	{ "machine", NULL }, { "memballoon", NULL }, { "memdev", NULL },
+	{ "memory", NULL }, { "memorybacking", NULL }, { "memtune", NULL },
+	{ "metadata", NULL }, { "name", NULL }, { "network", NULL },
+	{ "noautoconsole", "qvm passes it itself" }, { "noreboot", NULL },
+	{ "numatune", NULL }, { "os-variant", NULL }, { "osinfo", NULL },
+	{ "panic", NULL }, { "parallel", NULL }, { "paravirt", NULL },
+	{ "pm", NULL }, { "print-xml", DEFINES_NOTHING },
+	{ "pxe", INSTALL_MODE }, { "qemu-commandline", NULL },
+	{ "quiet", NULL }, { "redirdev", NULL },
+	{ "reinstall", INSTALL_MODE }, { "resource", NULL },
+	{ "rng", NULL }, { "seclabel", NULL }, { "security", NULL },
+	{ "serial", NULL }, { "shmem", NULL }, { "smartcard", NULL },
+	{ "sound", NULL }, { "sysinfo", NULL }, { "tpm", NULL },
+	{ "transient", "a transient domain is gone once it stops, but qvm records (and destroys) a persistent one" },
+	{ "unattended", INSTALL_MODE }, { "vcpus", NULL },
+	{ "version", DEFINES_NOTHING }, { "video", NULL },
+	{ "virt-type", NULL }, { "vsock", NULL },
+	{ "wait", NO_CONSOLE }, { "watchdog", NULL }, { "xml", NULL },
+	/* Not in --help. --description still works (virtinst reads it
+	 * as --metadata description=) and qvm files use it; the others are
+	 * named so that the reason is clear. */
+	{ "description", NULL },
+	{ "uuid", "qvm sets --uuid itself" },
+	{ "print-step", DEFINES_NOTHING },
+};
+
+const char *vmargs_refused_option(const char *name)
+{
+	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
+		if (!strcmp(options[i].name, name))
+			return options[i].refused;
+	return "not an option of virt-install 4.1.0 (names are matched exactly, never as abbreviations; see virt-install --help)";
+}
+
 int vmargs_build(const struct ynode *vm_doc, const char *zvol_device,
 		 const char *seed_iso, struct strvec *argv,
 		 char *errbuf, size_t errsize)
@@ -249,9 +326,7 @@ int vmargs_build(const struct ynode *vm_doc, const char *zvol_device,
 			       zvol_device) < 0)
 			goto fail;
 	}
-	if (add_subopt(&bd, &seed, "seed", "path", seed_iso,
-		       strlen(seed_iso)) < 0)
-		goto fail;
+	add_subopt(&seed, "path", seed_iso, strlen(seed_iso));
 	optbuf_adds(&seed, ",device=cdrom");
 	strvec_push(&out, "--noautoconsole");
 	strvec_push(&out, "--import");

@@ -12,7 +12,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <regex.h>
 #include <string.h>
+#include <strings.h>
 #include <yaml.h>
 
 #include "strvec.h"
@@ -138,7 +140,8 @@ static bool anchor_known(const struct anchor_set *set, const char *name)
 	return set->cap && *anchor_find(set, name);
 }
 
-static void anchor_add(struct anchor_set *set, const char *name)
+/* Returns false if name was there already. */
+static bool anchor_add(struct anchor_set *set, const char *name)
 {
 	char **slot;
 
@@ -156,10 +159,11 @@ static void anchor_add(struct anchor_set *set, const char *name)
 		*set = big;
 	}
 	slot = anchor_find(set, name);
-	if (!*slot) {
-		*slot = xstrdup(name);
-		set->n++;
-	}
+	if (*slot)
+		return false;
+	*slot = xstrdup(name);
+	set->n++;
+	return true;
 }
 
 static void anchor_clear(struct anchor_set *set)
@@ -177,6 +181,8 @@ struct loader {
 	size_t depth;
 	size_t nodes;
 	struct anchor_set anchors;
+	const char *buf;	/* the text, for positions */
+	size_t len;
 	char *errbuf;
 	size_t errsize;
 };
@@ -189,12 +195,26 @@ static int load_fail(struct loader *ld, yaml_mark_t mark, const char *fmt,
 {
 	char what[256];
 	va_list ap;
+	size_t line = mark.line + 1, col = mark.column + 1;
 
 	va_start(ap, fmt);
 	vsnprintf(what, sizeof(what), fmt, ap);
 	va_end(ap);
+	/* At the end of the text libyaml's mark is on a line after the
+	 * last one (it ends the stream with a line break of its own); name
+	 * the end of the last line. */
+	if (mark.index >= ld->len) {
+		size_t end = ld->len;
+
+		if (end && ld->buf[end - 1] == '\n')
+			end--;
+		offset_position(ld->buf, ld->len, end, &line, &col);
+		return text_fail(ld->errbuf, ld->errsize,
+			    "line %zu, column %zu: %s (at the end of the text)",
+			    line, col, what);
+	}
 	return text_fail(ld->errbuf, ld->errsize, "line %zu, column %zu: %s",
-		    mark.line + 1, mark.column + 1, what);
+		    line, col, what);
 }
 
 static char *dup_text(const yaml_char_t *s)
@@ -250,6 +270,19 @@ static struct ynode *add_node(struct loader *ld, enum ynode_type type,
 	return n;
 }
 
+/* YAML lets a later anchor take an earlier one's name, but PyYAML, and
+ * so cloud-init, refuses the whole document. */
+static int anchor_twice(struct loader *ld, const yaml_event_t *ev,
+			const char *name)
+{
+	char shown[128];
+
+	return load_fail(ld, ev->start_mark,
+			 "anchor '&%s' defined twice (PyYAML, which cloud-init uses, refuses that)",
+			 text_show(shown, sizeof(shown), name, strlen(name),
+				   40));
+}
+
 static int open_collection(struct loader *ld, enum ynode_type type,
 			   const yaml_event_t *ev)
 {
@@ -276,8 +309,8 @@ static int open_collection(struct loader *ld, enum ynode_type type,
 	}
 	n->anchor = dup_text(anchor);
 	n->tag = dup_text(tag);
-	if (n->anchor)
-		anchor_add(&ld->anchors, n->anchor);
+	if (n->anchor && !anchor_add(&ld->anchors, n->anchor))
+		return anchor_twice(ld, ev, n->anchor);
 	ld->open[ld->depth++] = n;
 	return 0;
 }
@@ -366,8 +399,8 @@ static int handle_event(struct loader *ld, const yaml_event_t *ev)
 		n->style = (int)ev->data.scalar.style;
 		n->plain_implicit = ev->data.scalar.plain_implicit;
 		n->quoted_implicit = ev->data.scalar.quoted_implicit;
-		if (n->anchor)
-			anchor_add(&ld->anchors, n->anchor);
+		if (n->anchor && !anchor_add(&ld->anchors, n->anchor))
+			return anchor_twice(ld, ev, n->anchor);
 		return 0;
 	case YAML_ALIAS_EVENT: {
 		const char *name = (const char *)ev->data.alias.anchor;
@@ -435,6 +468,8 @@ int ystream_load(const char *buf, size_t len, struct ystream *out,
 	ld = xcalloc(1, sizeof(*ld));
 	ld->errbuf = errbuf;
 	ld->errsize = errsize;
+	ld->buf = buf;
+	ld->len = len;
 	if (!yaml_parser_initialize(&ld->parser)) {
 		text_fail(errbuf, errsize, "out of memory");
 		free(ld);
@@ -493,21 +528,127 @@ bool ynode_is_plain(const struct ynode *n, const char *text)
 	       memcmp(n->value, text, n->len) == 0;
 }
 
+/*
+ * PyYAML 6's implicit resolvers (yaml/resolver.py), the same patterns as
+ * POSIX extended regular expressions. Python's "$" also matches before a
+ * final newline, which no plain scalar has; the empty null is tested in C
+ * (an empty alternative is not portable ERE).
+ */
+static const struct {
+	enum ynode_kind kind;
+	const char *pattern;
+} resolvers[] = {
+	{ YNODE_BOOL, "^(yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALSE"
+		      "|on|On|ON|off|Off|OFF)$" },
+	{ YNODE_FLOAT, "^([-+]?[0-9][0-9_]*\\.[0-9_]*([eE][-+][0-9]+)?"
+		       "|\\.[0-9][0-9_]*([eE][-+][0-9]+)?"
+		       "|[-+]?[0-9][0-9_]*(:[0-5]?[0-9])+\\.[0-9_]*"
+		       "|[-+]?\\.(inf|Inf|INF)"
+		       "|\\.(nan|NaN|NAN))$" },
+	{ YNODE_INT, "^([-+]?0b[0-1_]+"
+		     "|[-+]?0[0-7_]+"
+		     "|[-+]?(0|[1-9][0-9_]*)"
+		     "|[-+]?0x[0-9a-fA-F_]+"
+		     "|[-+]?[1-9][0-9_]*(:[0-5]?[0-9])+)$" },
+	{ YNODE_OTHER, "^(<<|=|!|&|\\*)$" },	/* merge, value, yaml */
+	{ YNODE_NULL, "^(~|null|Null|NULL)$" },
+	{ YNODE_TIMESTAMP, "^([0-9]{4}-[0-9]{2}-[0-9]{2}"
+			   "|[0-9]{4}-[0-9][0-9]?-[0-9][0-9]?"
+			   "([Tt]|[ \t]+)[0-9][0-9]?:[0-9]{2}:[0-9]{2}"
+			   "(\\.[0-9]*)?"
+			   "([ \t]*(Z|[-+][0-9][0-9]?(:[0-9]{2})?))?)$" },
+};
+
+#define NRESOLVERS (sizeof(resolvers) / sizeof(resolvers[0]))
+
+static enum ynode_kind resolve_plain(const char *text)
+{
+	static regex_t re[NRESOLVERS];
+	static bool compiled;
+
+	if (!*text)
+		return YNODE_NULL;
+	if (!compiled) {
+		for (size_t i = 0; i < NRESOLVERS; i++)
+			if (regcomp(&re[i], resolvers[i].pattern,
+				    REG_EXTENDED | REG_NOSUB) != 0)
+				abort();	/* a typo above */
+		compiled = true;
+	}
+	for (size_t i = 0; i < NRESOLVERS; i++)
+		if (regexec(&re[i], text, 0, NULL, 0) == 0)
+			return resolvers[i].kind;
+	return YNODE_STR;
+}
+
+#define YAML_TAG "tag:yaml.org,2002:"
+
+enum ynode_kind ynode_kind(const struct ynode *n)
+{
+	static const struct {
+		const char *tag;
+		enum ynode_kind kind;
+	} tags[] = {
+		{ YAML_TAG "str", YNODE_STR },
+		{ YAML_TAG "null", YNODE_NULL }, { YAML_TAG "bool", YNODE_BOOL },
+		{ YAML_TAG "int", YNODE_INT }, { YAML_TAG "float", YNODE_FLOAT },
+		{ YAML_TAG "timestamp", YNODE_TIMESTAMP },
+	};
+
+	if (!n || n->type != YNODE_SCALAR)
+		return YNODE_OTHER;
+	/* PyYAML resolves a scalar tagged "!" by its text, quoted or not,
+	 * as if it were plain (YAML itself would make it a string). */
+	if (n->tag && !strcmp(n->tag, "!"))
+		return strlen(n->value) == n->len ? resolve_plain(n->value)
+						  : YNODE_STR;
+	if (n->tag) {
+		for (size_t i = 0; i < sizeof(tags) / sizeof(tags[0]); i++)
+			if (!strcmp(n->tag, tags[i].tag))
+				return tags[i].kind;
+		return YNODE_OTHER;
+	}
+	if (n->style != YAML_PLAIN_SCALAR_STYLE)
+		return YNODE_STR;
+	/* A NUL inside cannot come from a plain scalar; be safe anyway. */
+	if (strlen(n->value) != n->len)
+		return YNODE_STR;
+	return resolve_plain(n->value);
+}
+
+const char *ynode_kind_name(enum ynode_kind k)
+{
+	static const char *const names[] = {
+		[YNODE_STR] = "a string",
+		[YNODE_NULL] = "null",
+		[YNODE_BOOL] = "a boolean",
+		[YNODE_INT] = "an integer",
+		[YNODE_FLOAT] = "a float",
+		[YNODE_TIMESTAMP] = "a timestamp",
+		[YNODE_OTHER] = "not a plain value",
+	};
+
+	return (size_t)k < sizeof(names) / sizeof(names[0]) ? names[k] : "?";
+}
+
 bool ynode_is_null(const struct ynode *n)
 {
-	return ynode_is_plain(n, "") || ynode_is_plain(n, "~") ||
-	       ynode_is_plain(n, "null") || ynode_is_plain(n, "Null") ||
-	       ynode_is_plain(n, "NULL");
+	return ynode_kind(n) == YNODE_NULL;
 }
 
 int ynode_bool(const struct ynode *n)
 {
-	if (ynode_is_plain(n, "true") || ynode_is_plain(n, "True") ||
-	    ynode_is_plain(n, "TRUE"))
-		return 1;
-	if (ynode_is_plain(n, "false") || ynode_is_plain(n, "False") ||
-	    ynode_is_plain(n, "FALSE"))
-		return 0;
+	static const char *const yes[] = { "yes", "true", "on" };
+	static const char *const no[] = { "no", "false", "off" };
+
+	if (ynode_kind(n) != YNODE_BOOL)
+		return -1;
+	for (size_t i = 0; i < 3; i++) {
+		if (!strcasecmp(n->value, yes[i]))
+			return 1;
+		if (!strcasecmp(n->value, no[i]))
+			return 0;
+	}
 	return -1;
 }
 
@@ -578,8 +719,167 @@ static yaml_char_t *collection_tag(const struct ynode *n)
 	return (yaml_char_t *)n->tag;
 }
 
+/*
+ * Characters beyond U+FFFF (emoji, ...). libyaml's emitter takes them
+ * for unprintable and writes "\U0001F600" in double quotes, even with
+ * yaml_emitter_set_unicode(). So each is handed to libyaml as a marker,
+ * a private-use character (U+E000..U+F8FF) that occurs nowhere in the
+ * tree, followed by six hex digits, which libyaml treats like any
+ * letters; the marked text is then turned back into the character in
+ * the output. Style, quoting and line breaks are decided as they would
+ * be for the character itself.
+ */
+#define MARK_FIRST 0xe000u
+#define MARK_COUNT 0x1900u	/* up to U+F8FF */
+#define MARK_DIGITS 6
+
+static bool is_astral_lead(unsigned char c)
+{
+	return c >= 0xf0 && c <= 0xf4;
+}
+
+static bool has_astral(const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (is_astral_lead((unsigned char)s[i]))
+			return true;
+	return false;
+}
+
+/* Marks the private-use characters used in n's scalars (valid UTF-8:
+ * ynode_load checked it); returns whether any text needs the marker. */
+static bool scan_marks(const struct ynode *n, unsigned char *used)
+{
+	bool astral = false;
+
+	if (n->type == YNODE_SCALAR) {
+		const unsigned char *p = (const unsigned char *)n->value;
+
+		for (size_t i = 0; i + 2 < n->len; i++) {
+			if (p[i] != 0xee && p[i] != 0xef)
+				continue;
+			uint32_t cp = (p[i] & 0x0fu) << 12 |
+				      (p[i + 1] & 0x3fu) << 6 |
+				      (p[i + 2] & 0x3fu);
+
+			if (cp >= MARK_FIRST && cp < MARK_FIRST + MARK_COUNT)
+				used[(cp - MARK_FIRST) / 8] |=
+					(unsigned char)(1u << (cp % 8));
+		}
+		return has_astral(n->value, n->len);
+	}
+	for (size_t i = 0; i < n->n; i++)
+		astral |= scan_marks(n->items[i], used);
+	return astral;
+}
+
+/* The marker's UTF-8 into mark[3]; false if every candidate is used. */
+static bool pick_mark(const struct ynode *n, char mark[3])
+{
+	unsigned char used[MARK_COUNT / 8] = { 0 };
+
+	if (!scan_marks(n, used))
+		return false;
+	for (uint32_t k = 0; k < MARK_COUNT; k++) {
+		uint32_t cp = MARK_FIRST + k;
+
+		if (used[k / 8] & (1u << (cp % 8)))
+			continue;
+		mark[0] = (char)(0xe0 | cp >> 12);
+		mark[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
+		mark[2] = (char)(0x80 | (cp & 0x3f));
+		return true;
+	}
+	return false;	/* libyaml's escapes then: still the same text */
+}
+
+/* s with each character beyond U+FFFF written as mark + 6 hex digits. */
+static char *mark_astral(const char *s, size_t len, const char mark[3],
+			 size_t *outlen)
+{
+	char *out = xmalloc(len / 4 * (3 + MARK_DIGITS) + len + 1), *o = out;
+
+	for (size_t i = 0; i < len; i++) {
+		const unsigned char *p = (const unsigned char *)s + i;
+
+		if (!is_astral_lead(*p) || len - i < 4) {
+			*o++ = s[i];
+			continue;
+		}
+		uint32_t cp = (p[0] & 0x07u) << 18 | (p[1] & 0x3fu) << 12 |
+			      (p[2] & 0x3fu) << 6 | (p[3] & 0x3fu);
+
+		memcpy(o, mark, 3);
+		snprintf(o + 3, MARK_DIGITS + 1, "%06x", (unsigned)cp);
+		o += 3 + MARK_DIGITS;
+		i += 3;
+	}
+	*o = '\0';
+	*outlen = (size_t)(o - out);
+	return out;
+}
+
+/* Turns every mark + 6 hex digits in buf back into its character. */
+static size_t unmark_astral(char *buf, size_t len, const char mark[3])
+{
+	size_t r = 0, w = 0;
+
+	while (r < len) {
+		if (len - r >= 3 + MARK_DIGITS && !memcmp(buf + r, mark, 3)) {
+			char hex[MARK_DIGITS + 1];
+			unsigned long cp;
+
+			memcpy(hex, buf + r + 3, MARK_DIGITS);
+			hex[MARK_DIGITS] = '\0';
+			cp = strtoul(hex, NULL, 16);
+			buf[w++] = (char)(0xf0 | cp >> 18);
+			buf[w++] = (char)(0x80 | ((cp >> 12) & 0x3f));
+			buf[w++] = (char)(0x80 | ((cp >> 6) & 0x3f));
+			buf[w++] = (char)(0x80 | (cp & 0x3f));
+			r += 3 + MARK_DIGITS;
+		} else {
+			buf[w++] = buf[r++];
+		}
+	}
+	return w;
+}
+
+/* The tag PyYAML gives a scalar tagged "!", when not a string. */
+static const char *bang_tag(const struct ynode *n)
+{
+	switch (ynode_kind(n)) {
+	case YNODE_NULL:
+		return YAML_TAG "null";
+	case YNODE_BOOL:
+		return YAML_TAG "bool";
+	case YNODE_INT:
+		return YAML_TAG "int";
+	case YNODE_FLOAT:
+		return YAML_TAG "float";
+	case YNODE_TIMESTAMP:
+		return YAML_TAG "timestamp";
+	default:
+		return NULL;
+	}
+}
+
+/* An anchor left out with a skipped key would leave its aliases
+ * dangling: such a tree is not written (qvmfile refuses it first). */
+static const char *skipped_anchor(const struct ynode *n)
+{
+	const char *a;
+
+	if (n->anchor)
+		return n->anchor;
+	for (size_t i = 0; i < n->n; i++)
+		if ((a = skipped_anchor(n->items[i])))
+			return a;
+	return NULL;
+}
+
 static int emit_node(yaml_emitter_t *em, const struct ynode *n,
-		     const char *const *skip_keys, bool in_flow, bool is_key)
+		     const char *const *skip_keys, bool in_flow, bool is_key,
+		     const char *mark)
 {
 	yaml_event_t ev;
 	bool flow;
@@ -599,17 +899,36 @@ static int emit_node(yaml_emitter_t *em, const struct ynode *n,
 				YAML_PLAIN_SCALAR_STYLE);
 			return emit_event(em, made, &ev);
 		}
+		if (mark && has_astral(n->value, n->len)) {
+			struct ynode marked = *n;
+			int ret;
+
+			marked.value = mark_astral(n->value, n->len, mark,
+						   &marked.len);
+			ret = emit_node(em, &marked, NULL, in_flow, is_key,
+					NULL);
+			free(marked.value);
+			return ret;
+		}
 		if (n->len > INT_MAX) {
 			em->error = YAML_EMITTER_ERROR;
 			em->problem = "scalar too long";
 			return -1;
 		}
-		/* libyaml drops the tag of a scalar marked implicit, and
-		 * marks "! 123" so: the string "123" would come back as a
-		 * number. A tagged scalar is written with its tag, except
-		 * the non-specific "!", which libyaml can only write as
-		 * "!<%21>": it means "a string", and quoting says the same. */
-		if (n->tag && !strcmp(n->tag, "!"))
+		/* libyaml drops the tag of a scalar marked implicit. A
+		 * tagged scalar is written with its tag, except the
+		 * non-specific "!", which libyaml can only write as
+		 * "!<%21>". PyYAML (cloud-init) resolves "! 0644" by its
+		 * text, as a plain 0644: the resolved tag says the same
+		 * ("!!int 0644"), and for a string quoting does. */
+		if (n->tag && !strcmp(n->tag, "!") &&
+		    bang_tag(n) != NULL)
+			made = yaml_scalar_event_initialize(&ev,
+				(yaml_char_t *)n->anchor,
+				(yaml_char_t *)(uintptr_t)bang_tag(n),
+				(yaml_char_t *)n->value, (int)n->len, 0, 0,
+				(yaml_scalar_style_t)n->style);
+		else if (n->tag && !strcmp(n->tag, "!"))
 			made = yaml_scalar_event_initialize(&ev,
 				(yaml_char_t *)n->anchor, NULL,
 				(yaml_char_t *)n->value, (int)n->len, 0, 1,
@@ -635,7 +954,8 @@ static int emit_node(yaml_emitter_t *em, const struct ynode *n,
 		if (emit_event(em, made, &ev) < 0)
 			return -1;
 		for (size_t i = 0; i < n->n; i++)
-			if (emit_node(em, n->items[i], NULL, flow, false) < 0)
+			if (emit_node(em, n->items[i], NULL, flow, false,
+				      mark) < 0)
 				return -1;
 		made = yaml_sequence_end_event_initialize(&ev);
 		return emit_event(em, made, &ev);
@@ -647,11 +967,22 @@ static int emit_node(yaml_emitter_t *em, const struct ynode *n,
 		if (emit_event(em, made, &ev) < 0)
 			return -1;
 		for (size_t i = 0; i + 1 < n->n; i += 2) {
-			if (skipped(n->items[i], skip_keys))
+			if (skipped(n->items[i], skip_keys)) {
+				const char *a = skipped_anchor(n->items[i]);
+
+				if (!a)
+					a = skipped_anchor(n->items[i + 1]);
+				if (a) {
+					em->error = YAML_EMITTER_ERROR;
+					em->problem = "an anchor on a key left out";
+					return -1;
+				}
 				continue;
-			if (emit_node(em, n->items[i], NULL, flow, true) < 0 ||
-			    emit_node(em, n->items[i + 1], NULL, flow,
-				      false) < 0)
+			}
+			if (emit_node(em, n->items[i], NULL, flow, true,
+				      mark) < 0 ||
+			    emit_node(em, n->items[i + 1], NULL, flow, false,
+				      mark) < 0)
 				return -1;
 		}
 		made = yaml_mapping_end_event_initialize(&ev);
@@ -666,6 +997,8 @@ char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
 	yaml_emitter_t em;
 	yaml_event_t ev;
 	struct outbuf out = { NULL, 0, 0 };
+	char mark[3];
+	bool has_mark;
 	int ok;
 
 	if (!yaml_emitter_initialize(&em)) {
@@ -677,11 +1010,13 @@ char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
 	 * reads is the text the user wrote. */
 	yaml_emitter_set_width(&em, -1);
 	yaml_emitter_set_unicode(&em, 1);
+	has_mark = pick_mark(node, mark);
 	ok = emit_event(&em, yaml_stream_start_event_initialize(&ev,
 				YAML_UTF8_ENCODING), &ev) == 0 &&
 	     emit_event(&em, yaml_document_start_event_initialize(&ev, NULL,
 				NULL, NULL, 1), &ev) == 0 &&
-	     emit_node(&em, node, skip_keys, false, false) == 0 &&
+	     emit_node(&em, node, skip_keys, false, false,
+		       has_mark ? mark : NULL) == 0 &&
 	     emit_event(&em, yaml_document_end_event_initialize(&ev, 1),
 			&ev) == 0 &&
 	     emit_event(&em, yaml_stream_end_event_initialize(&ev), &ev) == 0;
@@ -694,6 +1029,8 @@ char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
 		return NULL;
 	}
 	yaml_emitter_delete(&em);
+	if (has_mark && out.p)
+		out.len = unmark_astral(out.p, out.len, mark);
 	/* libyaml ends a document whose last scalar keeps its trailing
 	 * newlines ("|+") with "...", although nothing follows; a "..."
 	 * line at column 0 at the very end is always that marker. */

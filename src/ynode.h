@@ -8,10 +8,13 @@
  * Comments are not kept (libyaml does not report them).
  *
  * Loading is bounded: a stream of at most YNODE_MAX_DOCS documents, nesting
- * depth at most YNODE_MAX_DEPTH, at most YNODE_MAX_NODES nodes in all. A
- * problem is reported in errbuf with its line and column (1-based), e.g.
- * "line 3, column 5: did not find expected key", and the call returns -1
- * with nothing allocated.
+ * depth at most YNODE_MAX_DEPTH, at most YNODE_MAX_NODES nodes in all. An
+ * alias must name an anchor defined before it, and an anchor name may be
+ * defined only once per document (PyYAML, cloud-init's reader, refuses
+ * more). A problem is reported in errbuf with its line and column
+ * (1-based), e.g. "line 3, column 5: did not find expected key"; one at
+ * the end of the text is placed at the end of its last line. The call
+ * then returns -1 with nothing allocated.
  */
 #ifndef QVM_YNODE_H
 #define QVM_YNODE_H
@@ -61,11 +64,42 @@ void ynode_free(struct ynode *n);
 /* A plain (unquoted, untagged) scalar equal to text. */
 bool ynode_is_plain(const struct ynode *n, const char *text);
 
-/* A scalar that YAML's core schema reads as null: empty plain, "~",
- * "null", "Null", "NULL" (all plain, untagged). */
+/*
+ * What a scalar means, by the one rule qvm applies to every document: the
+ * rule cloud-init reads user-data by, PyYAML's safe_load (YAML 1.1
+ * resolution). An explicit tag decides ("!" and !!str: a string); a
+ * quoted or block scalar is a string; a plain one is resolved by its
+ * text exactly as PyYAML 6 does:
+ *   null       "", ~, null, Null, NULL
+ *   bool       yes/no, true/false, on/off, each as lower, Capitalised or
+ *              UPPER case (not y/n)
+ *   int        decimal, 0b binary, 0-prefixed octal, 0x hex, sexagesimal
+ *              (1:30), '_' allowed between digits, optional sign
+ *   float      1.5, 1., .5, 1e+3 after a '.', 1:30.5, .inf, .nan
+ *   timestamp  2001-12-14, 2001-12-14t21:59:43.10-05:00 and its variants
+ *   other      "<<" (merge), "=" (value), and tags safe_load does not
+ *              turn into one of the above
+ */
+enum ynode_kind {
+	YNODE_STR,
+	YNODE_NULL,
+	YNODE_BOOL,
+	YNODE_INT,
+	YNODE_FLOAT,
+	YNODE_TIMESTAMP,
+	YNODE_OTHER,	/* also every non-scalar */
+};
+
+enum ynode_kind ynode_kind(const struct ynode *n);
+
+/* The name of a kind, for messages: "a string", "a boolean", ... */
+const char *ynode_kind_name(enum ynode_kind k);
+
+/* ynode_kind() is YNODE_NULL. */
 bool ynode_is_null(const struct ynode *n);
 
-/* 1 for a plain true/True/TRUE, 0 for false/False/FALSE, -1 otherwise. */
+/* For a boolean (ynode_kind() YNODE_BOOL): 1 for yes/true/on, 0 for
+ * no/false/off (any case, as PyYAML); -1 for anything else. */
 int ynode_bool(const struct ynode *n);
 
 /* The value of key in map (a scalar key equal to key), or NULL. */
@@ -73,8 +107,11 @@ struct ynode *ynode_map_get(const struct ynode *map, const char *key);
 
 /* Emits node as one YAML document (no "---" marker, no "..." end marker)
  * in block style where the source was, keeping styles, tags, anchors and
- * aliases. Keys of the top-level mapping listed in skip_keys (a
- * NULL-terminated array, may be NULL) are left out. Returns a malloc'd
+ * aliases, and UTF-8 as UTF-8 (emoji too). A "!"-tagged scalar is written
+ * with the tag PyYAML resolves it to (or quoted, for a string). Keys of
+ * the top-level mapping listed in skip_keys (a NULL-terminated array, may
+ * be NULL) are left out; if a left-out pair holds an anchor, nothing is
+ * written (its aliases would dangle). Returns a malloc'd
  * NUL-terminated buffer (length in *len), or NULL with errbuf set. */
 char *ynode_emit(const struct ynode *node, const char *const *skip_keys,
 		 size_t *len, char *errbuf, size_t errsize);

@@ -23,10 +23,12 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /* A broken rule fails the cmocka test instead of aborting the binary. */
 #define ORACLE_STOP() fail()
 #include "fuzz/oracle.h"
+#include "mock_runner.h"
 
 #define USER_DATA "---\nqvm: user-data\nusers:\n  - name: admin\n"
 #define META_DATA "---\nqvm: meta-data\nlocal-hostname: web1\n"
@@ -419,6 +421,282 @@ static void replay_dir(const char *dir, size_t *count)
 	closedir(d);
 }
 
+/* ---- what cloud-init reads: PyYAML, as Debian ships it ---- */
+
+static char *write_temp(const char *dir, const char *name, const char *text,
+			size_t len)
+{
+	char *path = xasprintf("%s/%s", dir, name);
+	FILE *f = fopen(path, "wb");
+
+	assert_non_null(f);
+	assert_int_equal(fwrite(text, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	return path;
+}
+
+/* Loads the user-data document (doc, as written in the qvm file) and the
+ * user-data qvm writes from it with PyYAML's safe_load, cloud-init's
+ * reader: they must be equal once "qvm" is deleted from the first. */
+static const char pyyaml_compare[] =
+	"import sys, yaml\n"
+	"src = yaml.safe_load(open(sys.argv[1], encoding='utf-8'))\n"
+	"del src['qvm']\n"
+	"text = open(sys.argv[2], encoding='utf-8').read()\n"
+	"assert text.startswith('#cloud-config\\n'), 'no #cloud-config'\n"
+	"out = yaml.safe_load(text)\n"
+	"if src != out or repr(src) != repr(out):\n"
+	"    print('source:', repr(src))\n"
+	"    print('seed:  ', repr(out))\n"
+	"    sys.exit(1)\n";
+
+static void assert_pyyaml_reads_the_same(const char *doc)
+{
+	char dir[] = "/tmp/test_hostile.XXXXXX";
+	char *file = xasprintf(VM(DISK) "%s" META_DATA, doc);
+	char *text, *src, *out, *script, *cmd;
+	struct qvmfile qf;
+	char errbuf[512];
+	int status;
+
+	if (!parses(file, strlen(file), &qf))
+		fail_msg("refused:\n%s", doc);
+	text = seed_user_data(&qf, errbuf, sizeof(errbuf));
+	assert_non_null(text);
+	assert_non_null(mkdtemp(dir));
+	src = write_temp(dir, "source.yaml", doc, strlen(doc));
+	out = write_temp(dir, "user-data", text, strlen(text));
+	script = write_temp(dir, "compare.py", pyyaml_compare,
+			    strlen(pyyaml_compare));
+	cmd = xasprintf("/usr/bin/python3 %s %s %s", script, src, out);
+	status = system(cmd);
+	if (status != 0)
+		fail_msg("PyYAML reads another document (status %d):\n"
+			 "--- qvm file:\n%s--- user-data:\n%s", status, doc,
+			 text);
+	unlink(src);
+	unlink(out);
+	unlink(script);
+	rmdir(dir);
+	free(src);
+	free(out);
+	free(script);
+	free(cmd);
+	free(text);
+	free(file);
+	qvmfile_free(&qf);
+}
+
+static void test_user_data_reads_the_same_in_pyyaml(void **state)
+{
+	static const char *const docs[] = {
+		/* anchors and aliases anywhere, a name used twice */
+		"---\nbase: &b {x: 1, y: [1, &i 2]}\nqvm: user-data\n"
+		"other: *b\nitem: *i\nlist: [&s str, *s]\na: &x 1\nb: *x\n"
+		"c: [&y {&z k: &w v}, *y, *z, *w]\n",
+		/* merge keys, at the top and inside */
+		"---\nqvm: user-data\ndefaults: &d {shell: /bin/bash, groups: [a]}\n"
+		"users:\n  - <<: *d\n    name: u1\n  - <<: [*d, {sudo: x}]\n"
+		"    name: u2\n<<: {merged: 1}\n",
+		/* tags */
+		"---\nqvm: user-data\na: !!str 123\nb: !!int \"42\"\n"
+		"c: !!float \"1.5\"\nd: !!binary aGVsbG8=\ne: !!set {x, y}\n"
+		"f: ! 12\ng: !!null \"\"\nh: !!timestamp 2001-12-14\n"
+		"i: !!omap [a: 1, b: 2]\nj: !!bool \"yes\"\n"
+		"k: !!str\nl: !!seq [1]\nm: !!map {a: 1}\n",
+		/* flow styles */
+		"---\n{qvm: user-data, f: {a: [1, {b: c}], \"d e\": 'f'},\n"
+		" g: [a, b, {c: [d]}], empty: {}, el: [], n: [~, null, ]}\n",
+		/* multi-line strings */
+		"---\nqvm: user-data\nlit: |\n  line1\n    indented\n  line3\n"
+		"fold: >\n  folded\n  text\n\n  para\n  \n"
+		"strip: |-\n  stripped\n\n"
+		"ind: |2\n   leading space\n"
+		"plain: this is\n  multi line\n"
+		"sq: 'it''s\n\n  two'\n"
+		"dq: \"a\\tb\\nc \\u00e9 \\\n  joined\"\n"
+		"keep: |+\n  kept\n\n",
+		/* unicode */
+		"---\nqvm: user-data\nu: \"\xc3\xbcn\xc3\xaf" "c\xc3\xb6" "d\xc3\xa9 "
+		"\xe2\x9c\x93 \xf0\x9f\x98\x80\"\nplain: \xf0\x9f\x98\x80 emoji\n"
+		"\xe6\x97\xa5\xe6\x9c\xac: \xe8\xaa\x9e\nk: \xf0\x9f\x8e\x89\n"
+		"esc: \"\\U0001F600\"\nblock: |\n  \xf0\x9f\x98\x80\n"
+		"pua: \xee\x80\x80\xf0\x9f\x98\x80\n",
+		/* YAML 1.1 scalars keep their types */
+		"---\nqvm: user-data\na: yes\nb: \"yes\"\nc: 0755\nd: 0o755\n"
+		"e: 1:30\nf: 2001-12-14\ng: ~\nh: .inf\ni: 1_000\nj: 0x1F\n"
+		"k: On\nl: n\nm: 1e3\nn: 0b101\no: '0755'\n",
+		/* qvm last, key forms, comments and an end marker */
+		"---\n# a comment\nruncmd:\n  - [sh, -c, 'echo \"$HOME\"']\n"
+		"\"qvm\": user-data # the kind\n...\n",
+		/* what safe_load knows beyond the core */
+		"---\nqvm: user-data\n=: h\n!!merge <<: {g: 1}\n"
+		"e: !!pairs [a: 1, a: 2]\nf: [\"=\", '<<']\n",
+		/* a hash sign and other indicators in values */
+		"---\nqvm: user-data\na: 'x #y'\nb: \"- z\"\nc: '{not: flow}'\n"
+		"d: '@at'\ne: ': colon'\nf: '*star'\ng: '&amp'\nh: '!bang'\n"
+		"i: '%pct'\nj: '`tick'\nk: '|'\nl: '>'\nm: ''\nn: ' lead'\n",
+	};
+
+	(void)state;
+	if (system("/usr/bin/python3 -c 'import yaml' 2>/dev/null") != 0)
+		skip();
+	for (size_t i = 0; i < sizeof(docs) / sizeof(*docs); i++)
+		assert_pyyaml_reads_the_same(docs[i]);
+}
+
+/* What PyYAML's safe_load cannot load makes cloud-init drop the whole
+ * file: qvm refuses it in validation. Each case is checked both ways. */
+static void test_what_pyyaml_refuses_qvm_refuses(void **state)
+{
+	static const struct {
+		const char *doc, *what;
+	} cases[] = {
+		{ "---\nqvm: user-data\na: !foo x\n",
+		  "document 'user-data' (line 10, column 4): tag '!foo' is unknown to PyYAML's safe_load, which cloud-init uses (it would drop the whole file)" },
+		{ "---\nqvm: user-data\na: [1, !!python/tuple [2]]\n",
+		  "document 'user-data' (line 10, column 8): tag 'tag:yaml.org,2002:python/tuple' is unknown to PyYAML's safe_load, which cloud-init uses (it would drop the whole file)" },
+		{ "---\nqvm: user-data\na: !<tag:example.com,2026:x> {b: 1}\n",
+		  "document 'user-data' (line 10, column 4): tag 'tag:example.com,2026:x' is unknown to PyYAML's safe_load, which cloud-init uses (it would drop the whole file)" },
+		{ "---\nqvm: user-data\na: !!set [1]\n",
+		  "document 'user-data' (line 10, column 4): tag 'tag:yaml.org,2002:set' is unknown to PyYAML's safe_load, which cloud-init uses (it would drop the whole file)" },
+		{ "---\nqvm: user-data\na: =\n",
+		  "document 'user-data' (line 10, column 4): a plain '=' is not a value PyYAML's safe_load, which cloud-init uses, can read (quote it)" },
+		{ "---\nqvm: user-data\na: [<<]\n",
+		  "document 'user-data' (line 10, column 5): a plain '<<' is not a value PyYAML's safe_load, which cloud-init uses, can read (quote it)" },
+	};
+	char dir[] = "/tmp/test_hostile.XXXXXX";
+	bool pyyaml = system("/usr/bin/python3 -c 'import yaml' 2>/dev/null") == 0;
+	struct qvmfile qf;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+		char *file = xasprintf(VM(DISK) "%s" META_DATA, cases[i].doc);
+		char *expect = xasprintf("Error importing qvm file hostile.yaml: %s\n",
+					 cases[i].what);
+		char *out = NULL, *src, *cmd;
+		size_t size;
+		FILE *f = open_memstream(&out, &size);
+
+		assert_non_null(f);
+		msg_set_streams(f, f);
+		assert_false(parses(file, strlen(file), &qf));
+		msg_set_streams(quiet, quiet);
+		fclose(f);
+		assert_string_equal(out, expect);
+		if (pyyaml) {
+			src = write_temp(dir, "doc.yaml", cases[i].doc,
+					 strlen(cases[i].doc));
+			cmd = xasprintf("/usr/bin/python3 -c 'import sys, yaml; "
+					"yaml.safe_load(open(sys.argv[1]))' %s "
+					"2>/dev/null", src);
+			if (system(cmd) == 0)
+				fail_msg("PyYAML loads what qvm refuses:\n%s",
+					 cases[i].doc);
+			unlink(src);
+			free(src);
+			free(cmd);
+		}
+		free(out);
+		free(expect);
+		free(file);
+	}
+	rmdir(dir);
+	/* What it can load is fine. */
+	parse_ok(VM(DISK) "---\nqvm: user-data\na: !!set {x, y}\nb: \"=\"\n"
+		 "c: !!binary aGk=\nd: !!omap [a: 1]\ne: !!pairs [a: 1]\n"
+		 "f: !!timestamp 2026-11-26\n!!merge <<: {g: 1}\n=: h\n" META_DATA,
+		 &qf);
+	qvmfile_free(&qf);
+}
+
+/* An anchor on "qvm" (key or value) would leave a dangling alias in the
+ * seed: such files are refused, so no such user-data is ever written. */
+static void test_anchor_on_qvm_writes_no_user_data(void **state)
+{
+	static const char *const docs[] = {
+		"---\nqvm: &q user-data\nx: *q\n",
+		"---\n&k qvm: user-data\nx: *k\n",
+		"---\nqvm: &q user-data\n",
+	};
+	struct qvmfile qf;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(docs) / sizeof(*docs); i++) {
+		char *file = xasprintf(VM(DISK) "%s" META_DATA, docs[i]);
+
+		assert_false(parses(file, strlen(file), &qf));
+		free(file);
+	}
+}
+
+/* ---- a payload is the seed's user-data, byte for byte ---- */
+
+static char seed_user_data_seen[4096];
+
+static void iso_made(const char *const *argv, void *arg)
+{
+	FILE *f = fopen(argv[7], "rb");	/* TMP/user-data */
+	size_t n;
+
+	(void)arg;
+	assert_non_null(f);
+	n = fread(seed_user_data_seen, 1, sizeof(seed_user_data_seen) - 1, f);
+	seed_user_data_seen[n] = '\0';
+	fclose(f);
+}
+
+static void test_payload_is_the_seed_user_data(void **state)
+{
+	static const char payload[] =
+		"Content-Type: multipart/mixed; boundary=\"b\"\n"
+		"MIME-Version: 1.0\n\n--b\nContent-Type: text/x-shellscript\n\n"
+		"#!/bin/sh\necho 'it''s' \"\\t\" \xf0\x9f\x98\x80   \n--b--\n";
+	static const char *const docs[] = {
+		"---\nqvm: user-data\npayload: |\n"
+		"  Content-Type: multipart/mixed; boundary=\"b\"\n"
+		"  MIME-Version: 1.0\n\n  --b\n"
+		"  Content-Type: text/x-shellscript\n\n  #!/bin/sh\n"
+		"  echo 'it''s' \"\\t\" \xf0\x9f\x98\x80   \n  --b--\n",
+		/* the same as a double-quoted scalar */
+		"---\npayload: \"Content-Type: multipart/mixed; "
+		"boundary=\\\"b\\\"\\nMIME-Version: 1.0\\n\\n--b\\n"
+		"Content-Type: text/x-shellscript\\n\\n#!/bin/sh\\n"
+		"echo 'it''s' \\\"\\\\t\\\" \\U0001F600   \\n--b--\\n\"\n"
+		"qvm: user-data\n",
+	};
+	char dir[] = "/tmp/test_hostile.XXXXXX";
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	for (size_t i = 0; i < sizeof(docs) / sizeof(*docs); i++) {
+		char *file = xasprintf(VM(DISK) "%s" META_DATA, docs[i]);
+		char *iso = xasprintf("%s/seed.iso", dir);
+		char errbuf[512], *text;
+		struct qvmfile qf;
+
+		if (!parses(file, strlen(file), &qf))
+			fail_msg("refused:\n%s", docs[i]);
+		text = seed_user_data(&qf, errbuf, sizeof(errbuf));
+		assert_string_equal(text, payload);
+		free(text);
+		mock_runner_reset();
+		seed_user_data_seen[0] = '\0';
+		expect_run_hook(ARGV("genisoimage", "-output", iso, "-volid",
+				     "cidata", "-joliet", "-rock", "*", "*"),
+				"", "", 0, iso_made, NULL);
+		assert_int_equal(seed_iso_build(&mock_runner, &qf, iso,
+						 "test"), 0);
+		mock_runner_verify();
+		assert_string_equal(seed_user_data_seen, payload);
+		qvmfile_free(&qf);
+		free(iso);
+		free(file);
+	}
+	rmdir(dir);
+}
+
 static void test_fixtures_keep_the_rules(void **state)
 {
 	size_t count = 0;
@@ -452,6 +730,10 @@ int main(void)
 		cmocka_unit_test(test_escaped_nul_in_user_data),
 		cmocka_unit_test(test_huge_vm_value_and_key),
 		cmocka_unit_test(test_byte_order_marks),
+		cmocka_unit_test(test_user_data_reads_the_same_in_pyyaml),
+		cmocka_unit_test(test_what_pyyaml_refuses_qvm_refuses),
+		cmocka_unit_test(test_anchor_on_qvm_writes_no_user_data),
+		cmocka_unit_test(test_payload_is_the_seed_user_data),
 		cmocka_unit_test(test_fixtures_keep_the_rules),
 		cmocka_unit_test(test_fuzz_findings_keep_the_rules),
 	};

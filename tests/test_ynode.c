@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <yaml.h>
 
 #include "strvec.h"
@@ -155,17 +156,22 @@ static void test_round_trip_keeps_values_and_styles(void **state)
 
 static void test_emit_keeps_a_string_tagged_with_bang_a_string(void **state)
 {
-	struct ystream s = load_ok("mode: ! 0644\nlist: ! [a]\n"), back;
+	struct ystream s = load_ok("mode: ! 0644\nlist: ! [a]\n"
+				   "s: ! \"0644x\"\nq: ! 'yes'\n"), back;
 	char *out;
 
 	(void)state;
 	out = ynode_emit(s.docs[0], NULL, NULL, errbuf, sizeof(errbuf));
 	assert_non_null(out);
-	/* "! 0644" is the string "0644"; written plain it would be a
-	 * number, so it comes back quoted. */
-	assert_string_equal(out, "mode: '0644'\nlist: [a]\n");
+	/* PyYAML (cloud-init) reads "! 0644", even "! '0644'", by its
+	 * text: the number 0644. libyaml cannot write "!"; the resolved
+	 * tag says the same. "! 0644x" is a string and comes back quoted. */
+	assert_string_equal(out, "mode: !!int 0644\nlist: [a]\n"
+			    "s: \"0644x\"\nq: !!bool 'yes'\n");
 	back = load_ok(out);
-	assert_false(ynode_is_plain(get(back.docs[0], "mode"), "0644"));
+	assert_int_equal(ynode_kind(get(back.docs[0], "mode")), YNODE_INT);
+	assert_int_equal(ynode_kind(get(back.docs[0], "s")), YNODE_STR);
+	assert_int_equal(ynode_kind(get(back.docs[0], "q")), YNODE_BOOL);
 	free(out);
 	ystream_free(&back);
 	ystream_free(&s);
@@ -199,6 +205,53 @@ static void test_emit_skips_only_top_level_keys(void **state)
 	assert_string_equal(out, "keep: {qvm: inner}\n");
 	free(out);
 	ystream_free(&s);
+}
+
+/* libyaml's emitter escapes characters beyond U+FFFF ("\U0001F600")
+ * even in unicode mode; qvm writes them as UTF-8, in the style given. */
+static void test_emit_writes_emoji_as_utf8(void **state)
+{
+	/* A private-use character (U+E000) in the text too: not taken for
+	 * qvm's own marker. */
+	static const char text[] =
+		"plain: \xf0\x9f\x98\x80 ok\n"
+		"quoted: \"\\U0001F600 \\U0010FFFF \xee\x80\x80\"\n"
+		"block: |\n  smile \xf0\x9f\x98\x80\n  \xf0\x90\x80\x80\n"
+		"\xf0\x9f\x98\x80key: [\xf0\x9f\x8e\x89, \"\xee\x80\x81\"]\n";
+	static const char want[] =
+		"plain: \xf0\x9f\x98\x80 ok\n"
+		"quoted: \"\xf0\x9f\x98\x80 \xf4\x8f\xbf\xbf \xee\x80\x80\"\n"
+		"block: |\n  smile \xf0\x9f\x98\x80\n  \xf0\x90\x80\x80\n"
+		"\xf0\x9f\x98\x80key: [\xf0\x9f\x8e\x89, \"\xee\x80\x81\"]\n";
+	struct ystream s = load_ok(text);
+	char *out;
+	size_t len;
+
+	(void)state;
+	out = ynode_emit(s.docs[0], NULL, &len, errbuf, sizeof(errbuf));
+	assert_non_null(out);
+	assert_string_equal(out, want);
+	assert_int_equal(len, strlen(want));
+	assert_null(strstr(out, "\\U"));
+	free(out);
+	ystream_free(&s);
+}
+
+/* Leaving out a key that holds an anchor would leave its aliases
+ * dangling: ynode_emit refuses (qvmfile refuses such files first). */
+static void test_emit_refuses_to_drop_an_anchor(void **state)
+{
+	static const char *const skip[] = { "qvm", NULL };
+	struct ystream s = load_ok("qvm: &a x\nb: *a\n");
+	struct ystream t = load_ok("&k qvm: x\nb: *k\n");
+
+	(void)state;
+	assert_null(ynode_emit(s.docs[0], skip, NULL, errbuf, sizeof(errbuf)));
+	assert_string_equal(errbuf,
+			    "cannot write YAML: an anchor on a key left out");
+	assert_null(ynode_emit(t.docs[0], skip, NULL, errbuf, sizeof(errbuf)));
+	ystream_free(&s);
+	ystream_free(&t);
 }
 
 static void test_emit_empty_mapping_after_skipping(void **state)
@@ -259,9 +312,149 @@ static void test_null_and_bool_are_plain_only(void **state)
 	assert_int_equal(ynode_bool(get(d, "T")), 1);
 	assert_int_equal(ynode_bool(get(d, "t2")), -1);
 	assert_int_equal(ynode_bool(get(d, "f1")), 0);
-	assert_int_equal(ynode_bool(get(d, "y")), -1);	/* YAML 1.2 */
+	assert_int_equal(ynode_bool(get(d, "y")), 1);	/* YAML 1.1 */
 	assert_null(ynode_map_get(d, "missing"));
 	assert_null(ynode_map_get(get(d, "a"), "x"));
+	ystream_free(&s);
+}
+
+/* Plain scalars and what PyYAML's safe_load (YAML 1.1, what cloud-init
+ * uses) makes of them; checked here by hand and below against PyYAML. */
+static const struct {
+	const char *text;
+	enum ynode_kind kind;
+} plain_cases[] = {
+	{ "", YNODE_NULL }, { "~", YNODE_NULL }, { "null", YNODE_NULL },
+	{ "Null", YNODE_NULL }, { "NULL", YNODE_NULL }, { "nULL", YNODE_STR },
+	{ "yes", YNODE_BOOL }, { "Yes", YNODE_BOOL }, { "YES", YNODE_BOOL },
+	{ "yEs", YNODE_STR }, { "no", YNODE_BOOL }, { "No", YNODE_BOOL },
+	{ "NO", YNODE_BOOL }, { "on", YNODE_BOOL }, { "On", YNODE_BOOL },
+	{ "ON", YNODE_BOOL }, { "off", YNODE_BOOL }, { "Off", YNODE_BOOL },
+	{ "OFF", YNODE_BOOL }, { "true", YNODE_BOOL }, { "True", YNODE_BOOL },
+	{ "TRUE", YNODE_BOOL }, { "false", YNODE_BOOL },
+	{ "False", YNODE_BOOL }, { "FALSE", YNODE_BOOL }, { "y", YNODE_STR },
+	{ "Y", YNODE_STR }, { "n", YNODE_STR }, { "N", YNODE_STR },
+	{ "0", YNODE_INT }, { "-0", YNODE_INT }, { "+12", YNODE_INT },
+	{ "012", YNODE_INT }, { "08", YNODE_STR }, { "0o17", YNODE_STR },
+	{ "0x1F", YNODE_INT }, { "0xg", YNODE_STR }, { "0b101", YNODE_INT },
+	{ "0b2", YNODE_STR }, { "1_000", YNODE_INT }, { "1:30", YNODE_INT },
+	{ "1:60", YNODE_STR }, { "190:20:30", YNODE_INT }, { "_1", YNODE_STR },
+	{ "1.5", YNODE_FLOAT }, { "1.", YNODE_FLOAT },
+	{ "-1.5e+3", YNODE_FLOAT }, { "1e3", YNODE_STR },
+	{ "1.0e3", YNODE_STR }, { ".5", YNODE_FLOAT }, { "._", YNODE_STR },
+	{ ".inf", YNODE_FLOAT }, { "-.Inf", YNODE_FLOAT },
+	{ "+.INF", YNODE_FLOAT }, { ".nan", YNODE_FLOAT },
+	{ ".NaN", YNODE_FLOAT }, { "-.nan", YNODE_STR },
+	{ "1:30.5", YNODE_FLOAT }, { "0.", YNODE_FLOAT },
+	{ "2001-12-14", YNODE_TIMESTAMP },
+	{ "2001-12-14t21:59:43.10-05:00", YNODE_TIMESTAMP },
+	{ "2001-12-14 21:59:43.10", YNODE_TIMESTAMP },
+	{ "2001-12-14\t21:59:43 Z", YNODE_TIMESTAMP },
+	{ "2001-1-1", YNODE_STR }, { "2001-12-14x", YNODE_STR },
+	{ "2001-12-14T21:59:43Z", YNODE_TIMESTAMP }, { "<<", YNODE_OTHER },
+	{ "=", YNODE_OTHER }, { "web1", YNODE_STR }, { "1e", YNODE_STR },
+	{ "1__", YNODE_INT }, { "0_7", YNODE_INT }, { "-0x_", YNODE_INT },
+	{ "web1.example", YNODE_STR }, { "1.2.3", YNODE_STR },
+	{ "12:00:00", YNODE_INT }, { "0:00", YNODE_STR },
+};
+
+static struct ynode plain(const char *text)
+{
+	struct ynode n;
+
+	memset(&n, 0, sizeof(n));
+	n.type = YNODE_SCALAR;
+	n.value = (char *)(uintptr_t)text;
+	n.len = strlen(text);
+	n.style = YAML_PLAIN_SCALAR_STYLE;
+	n.plain_implicit = true;
+	return n;
+}
+
+static void test_plain_scalars_resolve_as_pyyaml_does(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(plain_cases) / sizeof(*plain_cases);
+	     i++) {
+		struct ynode n = plain(plain_cases[i].text);
+
+		if (ynode_kind(&n) != plain_cases[i].kind)
+			fail_msg("'%s': %s, expected %s", plain_cases[i].text,
+				 ynode_kind_name(ynode_kind(&n)),
+				 ynode_kind_name(plain_cases[i].kind));
+	}
+}
+
+/* The same cases, asked of Debian's PyYAML itself (python3-yaml). */
+static void test_the_cases_agree_with_pyyaml(void **state)
+{
+	static const char *const names[] = {
+		[YNODE_STR] = "str", [YNODE_NULL] = "null",
+		[YNODE_BOOL] = "bool", [YNODE_INT] = "int",
+		[YNODE_FLOAT] = "float", [YNODE_TIMESTAMP] = "timestamp",
+	};
+	char path[] = "/tmp/test_ynode.XXXXXX";
+	char *cmd, line[256];
+	FILE *f, *p;
+	int fd;
+
+	(void)state;
+	if (system("/usr/bin/python3 -c 'import yaml' 2>/dev/null") != 0)
+		skip();
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	f = fdopen(fd, "w");
+	assert_non_null(f);
+	for (size_t i = 0; i < sizeof(plain_cases) / sizeof(*plain_cases);
+	     i++)
+		fprintf(f, "%s\n", plain_cases[i].text);
+	fclose(f);
+	cmd = xasprintf("/usr/bin/python3 -c 'import sys, yaml\n"
+			"r = yaml.resolver.Resolver()\n"
+			"for l in open(sys.argv[1]):\n"
+			" t = r.resolve(yaml.ScalarNode, l[:-1], (True, False))\n"
+			" print(t.rsplit(\":\", 1)[1])' %s", path);
+	p = popen(cmd, "r");
+	assert_non_null(p);
+	for (size_t i = 0; i < sizeof(plain_cases) / sizeof(*plain_cases);
+	     i++) {
+		enum ynode_kind k = plain_cases[i].kind;
+		const char *want = k == YNODE_OTHER ? NULL : names[k];
+
+		assert_non_null(fgets(line, sizeof(line), p));
+		line[strcspn(line, "\n")] = '\0';
+		if (want ? strcmp(line, want) != 0 :
+			   !strcmp(line, "str") || !strcmp(line, "null") ||
+			   !strcmp(line, "bool") || !strcmp(line, "int") ||
+			   !strcmp(line, "float") || !strcmp(line, "timestamp"))
+			fail_msg("'%s': PyYAML says %s, the table %s",
+				 plain_cases[i].text, line,
+				 want ? want : "other");
+	}
+	assert_int_equal(pclose(p), 0);
+	unlink(path);
+	free(cmd);
+}
+
+static void test_tags_and_quotes_decide_before_the_text(void **state)
+{
+	struct ystream s = load_ok(
+		"a: !!str yes\nb: \"yes\"\nc: !!bool \"on\"\nd: ! 12\n"
+		"e: !!int \"12\"\nf: !custom x\ng: |\n  true\n"
+		"h: !!null \"\"\n");
+	const struct ynode *d = s.docs[0];
+
+	(void)state;
+	assert_int_equal(ynode_kind(get(d, "a")), YNODE_STR);
+	assert_int_equal(ynode_kind(get(d, "b")), YNODE_STR);
+	assert_int_equal(ynode_kind(get(d, "c")), YNODE_BOOL);
+	assert_int_equal(ynode_bool(get(d, "c")), 1);
+	assert_int_equal(ynode_kind(get(d, "d")), YNODE_INT);	/* PyYAML */
+	assert_int_equal(ynode_kind(get(d, "e")), YNODE_INT);
+	assert_int_equal(ynode_kind(get(d, "f")), YNODE_OTHER);
+	assert_int_equal(ynode_kind(get(d, "g")), YNODE_STR);
+	assert_true(ynode_is_null(get(d, "h")));
+	assert_int_equal(ynode_kind(d), YNODE_OTHER);
 	ystream_free(&s);
 }
 
@@ -495,10 +688,15 @@ int main(void)
 		cmocka_unit_test(test_emit_keeps_a_string_tagged_with_bang_a_string),
 		cmocka_unit_test(test_emit_keep_chomping_has_no_end_marker),
 		cmocka_unit_test(test_emit_skips_only_top_level_keys),
+		cmocka_unit_test(test_emit_writes_emoji_as_utf8),
+		cmocka_unit_test(test_emit_refuses_to_drop_an_anchor),
 		cmocka_unit_test(test_emit_empty_mapping_after_skipping),
 		cmocka_unit_test(test_documents_and_their_lines),
 		cmocka_unit_test(test_empty_stream_has_no_documents),
 		cmocka_unit_test(test_null_and_bool_are_plain_only),
+		cmocka_unit_test(test_plain_scalars_resolve_as_pyyaml_does),
+		cmocka_unit_test(test_the_cases_agree_with_pyyaml),
+		cmocka_unit_test(test_tags_and_quotes_decide_before_the_text),
 		cmocka_unit_test(test_syntax_error_has_line_and_column),
 		cmocka_unit_test(test_tab_indentation_is_refused),
 		cmocka_unit_test(test_duplicate_key_is_refused_at_any_depth),

@@ -12,11 +12,11 @@
  *     (virt-install would take it for an option), the zvol disk's path is
  *     given exactly once, and the seed is the last argument, as a cdrom
  *     disk;
- *   - user-data is "#cloud-config\n" and then YAML that loads back into
- *     one document saying what the file's user-data says (less its "qvm"
- *     key): same shape, same texts, same types as YAML's core schema
- *     resolves them (a null stays a null, "0755" stays a string), same
- *     anchors and aliases;
+ *   - user-data is its payload byte for byte, or "#cloud-config\n" and
+ *     then YAML that loads back into one document saying what the file's
+ *     user-data says (less its "qvm" key): same shape, same texts, same
+ *     types as YAML 1.1 (PyYAML, cloud-init) resolves them (a null stays
+ *     a null, "0755" stays a string), same anchors and aliases;
  *   - meta-data and network-config load back the same way, and meta-data
  *     has instance-id and local-hostname.
  * A broken rule prints what broke (and the text) and aborts, which the
@@ -130,58 +130,20 @@ static void oracle_argv(const struct strvec *argv, const struct ynode *doc)
 			    argv->v[argv->n - 2], argv->v[argv->n - 1]);
 }
 
-/* What YAML's core schema makes of a scalar: its explicit tag, else for a
- * plain scalar null, bool, int, float or str by its text, else str. A
- * non-specific "!" tag means str. */
+/* What PyYAML's safe_load (YAML 1.1, cloud-init's reader) makes of a
+ * scalar, the one rule qvm applies (ynode_kind); other tags by name. */
 static const char *oracle_type(const struct ynode *n)
 {
-	const char *v = n->value;
-	size_t i = 0, digits = 0;
+	static const char *const names[] = {
+		[YNODE_STR] = "str", [YNODE_NULL] = "null",
+		[YNODE_BOOL] = "bool", [YNODE_INT] = "int",
+		[YNODE_FLOAT] = "float", [YNODE_TIMESTAMP] = "timestamp",
+	};
+	enum ynode_kind k = ynode_kind(n);
 
-	if (n->tag && !strncmp(n->tag, "tag:yaml.org,2002:", 18))
-		return n->tag + 18;
-	if (n->tag && strcmp(n->tag, "!") != 0)
-		return n->tag;
-	if (n->tag || n->style != YAML_PLAIN_SCALAR_STYLE)
-		return "str";
-	if (ynode_is_null(n))
-		return "null";
-	if (ynode_bool(n) >= 0)
-		return "bool";
-	if (!strcmp(v, ".inf") || !strcmp(v, ".Inf") || !strcmp(v, ".INF") ||
-	    !strcmp(v, "-.inf") || !strcmp(v, "-.Inf") || !strcmp(v, "-.INF") ||
-	    !strcmp(v, "+.inf") || !strcmp(v, "+.Inf") || !strcmp(v, "+.INF") ||
-	    !strcmp(v, ".nan") || !strcmp(v, ".NaN") || !strcmp(v, ".NAN"))
-		return "float";
-	if ((v[0] == '0' && (v[1] == 'o' || v[1] == 'x')) && v[2]) {
-		size_t span = strspn(v + 2, v[1] == 'o' ? "01234567" :
-				     "0123456789abcdefABCDEF");
-		if (span == strlen(v + 2))
-			return "int";
-	}
-	if (v[i] == '-' || v[i] == '+')
-		i++;
-	digits = strspn(v + i, "0123456789");
-	if (digits && v[i + digits] == '\0')
-		return "int";
-	i += digits;
-	if (v[i] == '.') {
-		size_t frac = strspn(v + i + 1, "0123456789");
-
-		if (!digits && !frac)
-			return "str";
-		i += 1 + frac;
-		digits += frac;
-	}
-	if (digits && (v[i] == 'e' || v[i] == 'E')) {
-		i++;
-		if (v[i] == '-' || v[i] == '+')
-			i++;
-		if (!strspn(v + i, "0123456789"))
-			return "str";
-		i += strspn(v + i, "0123456789");
-	}
-	return digits && v[i] == '\0' ? "float" : "str";
+	if (k != YNODE_OTHER)
+		return names[k];
+	return n->tag ? n->tag : n->value;	/* "<<", "=" */
 }
 
 static const char *oracle_kind(enum ynode_type t)
@@ -304,10 +266,18 @@ static int qvm_fuzz_one(const uint8_t *data, size_t size)
 	text = seed_user_data(&qf, errbuf, sizeof(errbuf));
 	if (!text)
 		oracle_fail("no user-data for an accepted file: %s", errbuf);
-	if (strncmp(text, "#cloud-config\n", 14) != 0)
-		oracle_fail("user-data does not start with #cloud-config");
-	s = oracle_reload("user-data", text + 14, qf.doc[QVM_DOC_USER_DATA]);
-	ystream_free(&s);
+	if (qf.payload) {
+		if (strlen(text) != qf.payload_len ||
+		    memcmp(text, qf.payload, qf.payload_len) != 0)
+			oracle_fail("user-data is not the payload as written");
+	} else {
+		if (strncmp(text, "#cloud-config\n", 14) != 0)
+			oracle_fail("user-data does not start with "
+				    "#cloud-config");
+		s = oracle_reload("user-data", text + 14,
+				  qf.doc[QVM_DOC_USER_DATA]);
+		ystream_free(&s);
+	}
 	free(text);
 
 	text = seed_meta_data(&qf, "fuzz-0123abcd", errbuf, sizeof(errbuf));
