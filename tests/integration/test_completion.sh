@@ -23,7 +23,7 @@ check "the script registers _qvm for qvm" \
 
 # compopt works only inside a real completion; record what is asked.
 COMPOPTS=
-compopt() { COMPOPTS="$COMPOPTS[$*]"; }
+compopt() { COMPOPTS="${COMPOPTS}[$*]"; }
 
 FAKE=$WORK/fake
 mkdir -p "$FAKE"
@@ -154,6 +154,8 @@ expect "qvm destroy web1 " ""
 expect "qvm destroy web1 -" ""
 
 # Missing or failing programs: no candidates, no noise.
+# An empty search path on purpose: no zfs, no qvm.
+# shellcheck disable=SC2123
 PATH=$WORK/empty
 expect "qvm image debian.qcow2 " ""
 expect "qvm destroy " ""
