@@ -4,6 +4,12 @@ VERSION    = 0.1.0
 PREFIX    ?= /usr/local
 BINDIR    ?= $(PREFIX)/bin
 MANDIR    ?= $(PREFIX)/share/man
+# bash-completion's own directory (pkg-config) when installing under its
+# prefix (/usr: the Debian package); else PREFIX's, which bash-completion
+# searches too (XDG_DATA_DIRS, by default /usr/local/share:/usr/share).
+BASHCOMPDIR ?= $(if $(filter $(PREFIX),$(shell $(PKG_CONFIG) --variable=prefix \
+	bash-completion 2>/dev/null)),$(shell $(PKG_CONFIG) \
+	--variable=completionsdir bash-completion),$(PREFIX)/share/bash-completion/completions)
 PKG_CONFIG ?= pkg-config
 CC        ?= cc
 
@@ -43,12 +49,13 @@ ASAN_SUPPORT_OBJS = $(SUPPORT_SRCS:%.c=build/asan/%.o)
 DEBIAN_PACKAGES = build-essential pkg-config libyaml-dev libcmocka-dev \
 	genisoimage virtinst libvirt-clients libvirt-daemon \
 	libvirt-daemon-driver-qemu qemu-utils python3 python3-yaml mandoc \
-	valgrind time \
-	e2fsprogs clang libclang-rt-14-dev
+	valgrind time e2fsprogs clang libclang-rt-14-dev bash-completion
+# make deb: to build the Debian package and check it (lintian, man -l).
+DEB_PACKAGES = debhelper dpkg-dev lintian man-db
 DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system
 
 .PHONY: all check unit unit-asan integration integration-asan valgrind \
-	lint deps demo bench fuzz fuzz-smoke install uninstall clean
+	lint deps demo bench fuzz fuzz-smoke install uninstall deb clean
 
 all: qvm
 
@@ -147,12 +154,34 @@ bench:
 	@bash tests/bench/bench.sh
 
 install: qvm
-	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 \
+		$(DESTDIR)$(BASHCOMPDIR)
 	install -m 0755 qvm $(DESTDIR)$(BINDIR)/qvm
 	install -m 0644 qvm.1 $(DESTDIR)$(MANDIR)/man1/qvm.1
+	install -m 0644 src/qvm.bash-completion $(DESTDIR)$(BASHCOMPDIR)/qvm
 
 uninstall:
-	rm -f $(DESTDIR)$(BINDIR)/qvm $(DESTDIR)$(MANDIR)/man1/qvm.1
+	rm -f $(DESTDIR)$(BINDIR)/qvm $(DESTDIR)$(MANDIR)/man1/qvm.1 \
+		$(DESTDIR)$(BASHCOMPDIR)/qvm
+
+# The Debian package (debian/), built from a copy of the tree in
+# build/deb/ (dpkg-buildpackage cleans, and writes next to its tree):
+# build/deb/qvm_VERSION_ARCH.deb, then lintian (no errors, no warnings) and
+# tests/deb-check.sh on it. DEB_BUILD_OPTIONS=nocheck skips the package's
+# own "make check" (and builds with the nocheck profile: no test tools).
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
+deb:
+	@sh tests/deps.sh $(DEB_PACKAGES)
+	rm -rf build/deb
+	mkdir -p build/deb/qvm-$(VERSION)
+	tar -c --exclude=./build --exclude=./qvm --exclude=./.git \
+		--exclude=./bench/cache . | tar -x -C build/deb/qvm-$(VERSION)
+	cd build/deb/qvm-$(VERSION) && dpkg-buildpackage -us -uc -b \
+		$(if $(filter nocheck,$(DEB_BUILD_OPTIONS)),-Pnocheck)
+	lintian --fail-on error,warning \
+		build/deb/qvm_$(VERSION)_$(DEB_ARCH).changes
+	bash tests/deb-check.sh build/deb/qvm_$(VERSION)_$(DEB_ARCH).deb $(VERSION)
+	@echo "deb: build/deb/qvm_$(VERSION)_$(DEB_ARCH).deb"
 
 clean:
 	rm -rf build qvm
