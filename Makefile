@@ -26,8 +26,8 @@ CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null || echo -lcmock
 
 CFLAGS    ?= -O2 -g
 QVM_CPPFLAGS = -D_GNU_SOURCE -DQVM_VERSION='"$(VERSION)"' -Isrc
-QVM_CFLAGS   = -std=c11 $(WARNINGS) $(YAML_CFLAGS) -MMD -MP
-LDLIBS    += $(YAML_LIBS)
+QVM_CFLAGS   = -std=c11 -pthread $(WARNINGS) $(YAML_CFLAGS) -MMD -MP
+LDLIBS    += $(YAML_LIBS) -pthread
 
 SANITIZE  = -fsanitize=address,undefined -fno-omit-frame-pointer \
             -fno-sanitize-recover=all

@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -14,12 +16,42 @@
 
 #define BUF_ALIGN 4096u
 
-/* Everything one copy needs, so the helpers take one argument. */
-struct copy {
+/* A piece of the source's data, read into one of the buffers. */
+struct chunk {
+	unsigned char *buf;
+	uint64_t off;
+	uint64_t end;
+};
+
+/*
+ * The reader: walks the source's data extents and fills the buffers in
+ * turn. Everything below the lock is shared with the writer; the rest is
+ * the reader's alone until it has been joined.
+ */
+struct reader {
 	int src;
+	uint64_t size;
+	bool seekable;
+	uint64_t ahead;		/* the source is hinted up to here */
+	uint64_t hinted;	/* data bytes hinted so far */
+	uint64_t data;		/* data bytes read so far */
+	int err;		/* errno of the failure that stopped it */
+	char msg[256];		/* and what it was */
+
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct chunk slot[COPY_BUFS];
+	unsigned filled;	/* slots read and not yet written */
+	unsigned next_in;	/* the slot the reader fills next */
+	bool done;		/* the reader has finished (or failed) */
+	bool stop;		/* the writer asks the reader to stop */
+};
+
+/* Everything the writer needs, so the helpers take one argument. */
+struct copy {
 	int dst;
 	uint64_t size;
-	unsigned char *buf;
+	uint64_t reported;
 	struct copy_stats *stats;
 	copy_progress_fn progress;
 	void *progress_ctx;
@@ -27,7 +59,21 @@ struct copy {
 	size_t errsize;
 };
 
+static int fail_into(char *buf, size_t size, int err, const char *fmt,
+		     va_list ap) __attribute__((format(printf, 4, 0)));
+
+static int fail_into(char *buf, size_t size, int err, const char *fmt,
+		     va_list ap)
+{
+	if (buf && size)
+		vsnprintf(buf, size, fmt, ap);
+	errno = err;
+	return -1;
+}
+
 static int fail(struct copy *c, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int rfail(struct reader *rd, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Records the reason in errbuf and returns -1 with errno = err. */
@@ -35,20 +81,215 @@ static int fail(struct copy *c, int err, const char *fmt, ...)
 {
 	va_list ap;
 
-	if (c->errbuf && c->errsize) {
-		va_start(ap, fmt);
-		vsnprintf(c->errbuf, c->errsize, fmt, ap);
-		va_end(ap);
-	}
-	errno = err;
+	va_start(ap, fmt);
+	fail_into(c->errbuf, c->errsize, err, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The same for the reader, which keeps its reason until it is joined. */
+static int rfail(struct reader *rd, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_into(rd->msg, sizeof(rd->msg), err, fmt, ap);
+	va_end(ap);
+	rd->err = err;
 	return -1;
 }
 
 static void report(struct copy *c, uint64_t done)
 {
+	c->reported = done;
 	if (c->progress)
 		c->progress(c->progress_ctx, done, c->size);
 }
+
+/* ---- the reader ---- */
+
+/* Fills buf with exactly len bytes of the source at off. */
+static int read_full(struct reader *rd, unsigned char *buf, uint64_t off,
+		     size_t len)
+{
+	size_t got = 0;
+
+	while (got < len) {
+		ssize_t r = pread(rd->src, buf + got, len - got,
+				  (off_t)(off + got));
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return rfail(rd, errno, "reading the image at byte "
+				     "%llu: %s", (unsigned long long)(off + got),
+				     strerror(errno));
+		if (r == 0)
+			return rfail(rd, EIO, "reading the image at byte "
+				     "%llu: image shorter than expected (%llu "
+				     "of %llu bytes)",
+				     (unsigned long long)(off + got),
+				     (unsigned long long)(off + got),
+				     (unsigned long long)rd->size);
+		got += (size_t)r;
+	}
+	rd->data += len;
+	return 0;
+}
+
+/*
+ * Keeps COPY_READ_AHEAD bytes of the source's data asked for beyond what
+ * has been read: POSIX_FADV_WILLNEED starts the reads and returns, so the
+ * device has several requests in flight, across extents, while the
+ * buffers are filled and written. Without it a cold source is read one
+ * request at a time. Holes are skipped as the copy skips them; any
+ * failure just ends the hints (they are only hints).
+ */
+static void read_ahead(struct reader *rd)
+{
+	while (rd->seekable && rd->ahead < rd->size &&
+	       rd->hinted - rd->data < COPY_READ_AHEAD) {
+		uint64_t want = COPY_READ_AHEAD - (rd->hinted - rd->data);
+		off_t d = lseek(rd->src, (off_t)rd->ahead, SEEK_DATA);
+		off_t h;
+
+		if (d < 0 || (uint64_t)d >= rd->size)
+			break;
+		h = lseek(rd->src, d, SEEK_HOLE);
+		if (h <= d)
+			break;
+		if ((uint64_t)h > rd->size)
+			h = (off_t)rd->size;
+		if ((uint64_t)(h - d) > want)
+			h = d + (off_t)want;
+		if (posix_fadvise(rd->src, d, h - d, POSIX_FADV_WILLNEED))
+			break;
+		rd->hinted += (uint64_t)(h - d);
+		rd->ahead = (uint64_t)h;
+	}
+}
+
+/*
+ * The next data extent at or after off, as [*data, *hole), both at most
+ * size. Extents are widened to whole zero blocks: a filesystem's extents
+ * are 4 KiB-grained, and writing a zvol in pieces smaller than its blocks
+ * costs far more than reading a few more zeros. Where the source cannot
+ * tell holes from data (SEEK_DATA gives EINVAL or ENOTSUP), everything
+ * from off on is data.
+ */
+static int next_extent(struct reader *rd, uint64_t off, uint64_t *data,
+		       uint64_t *hole)
+{
+	off_t d, h;
+
+	*data = off;
+	*hole = rd->size;
+	if (!rd->seekable)
+		return 0;
+	d = lseek(rd->src, (off_t)off, SEEK_DATA);
+	if (d < 0 && errno == ENXIO) {
+		*data = rd->size;	/* only a hole is left */
+		return 0;
+	}
+	if (d < 0 && (errno == EINVAL || errno == ENOTSUP)) {
+		rd->seekable = false;
+		return 0;
+	}
+	if (d < 0)
+		return rfail(rd, errno, "reading the image at byte %llu: "
+			     "finding data: %s", (unsigned long long)off,
+			     strerror(errno));
+	if ((uint64_t)d >= rd->size) {
+		*data = rd->size;
+		return 0;
+	}
+	/* off is the end of the last (widened) extent, so this never
+	 * reaches back before it; the check makes sure. */
+	*data = (uint64_t)d - (uint64_t)d % COPY_ZERO_BLOCK;
+	if (*data < off)
+		*data = off;
+	h = lseek(rd->src, d, SEEK_HOLE);
+	if (h < 0)
+		return rfail(rd, errno, "reading the image at byte %llu: "
+			     "finding holes: %s", (unsigned long long)d,
+			     strerror(errno));
+	/* h > d always; guard anyway, an empty extent would never end.
+	 * (/dev/zero answers 0 to every lseek().) */
+	if (h > d) {
+		uint64_t end = ((uint64_t)h + COPY_ZERO_BLOCK - 1) /
+			       COPY_ZERO_BLOCK * COPY_ZERO_BLOCK;
+
+		if (end < rd->size)
+			*hole = end;
+	}
+	return 0;
+}
+
+/* Waits for a free buffer; false when the writer wants the reader gone. */
+static bool take_free_slot(struct reader *rd, unsigned char **buf)
+{
+	bool go;
+
+	pthread_mutex_lock(&rd->lock);
+	while (rd->filled == COPY_BUFS && !rd->stop)
+		pthread_cond_wait(&rd->cond, &rd->lock);
+	go = !rd->stop;
+	*buf = rd->slot[rd->next_in].buf;
+	pthread_mutex_unlock(&rd->lock);
+	return go;
+}
+
+static void publish(struct reader *rd, uint64_t off, uint64_t end)
+{
+	pthread_mutex_lock(&rd->lock);
+	rd->slot[rd->next_in].off = off;
+	rd->slot[rd->next_in].end = end;
+	rd->next_in = (rd->next_in + 1) % COPY_BUFS;
+	rd->filled++;
+	pthread_cond_broadcast(&rd->cond);
+	pthread_mutex_unlock(&rd->lock);
+}
+
+/*
+ * Reads the data extents one buffer at a time, in order. Every chunk
+ * starts on a zero block boundary (see next_extent), and so does every
+ * chunk's end but an extent's last: no block is split between chunks.
+ */
+static void *reader_main(void *arg)
+{
+	struct reader *rd = arg;
+	uint64_t off = 0;
+
+	while (off < rd->size) {
+		uint64_t data, hole;
+
+		if (next_extent(rd, off, &data, &hole) < 0)
+			break;
+		for (off = data; off < hole;) {
+			uint64_t stop = off + COPY_BUF_SIZE;
+			unsigned char *buf;
+
+			if (stop > hole)
+				stop = hole;
+			if (!take_free_slot(rd, &buf))
+				goto done;
+			read_ahead(rd);
+			if (read_full(rd, buf, off, (size_t)(stop - off)) < 0)
+				goto done;
+			publish(rd, off, stop);
+			off = stop;
+		}
+		off = hole > off ? hole : off;
+	}
+done:
+	pthread_mutex_lock(&rd->lock);
+	rd->done = true;
+	pthread_cond_broadcast(&rd->cond);
+	pthread_mutex_unlock(&rd->lock);
+	return NULL;
+}
+
+/* ---- the writer ---- */
 
 /*
  * A data block nearly always differs from zero in its first bytes, so
@@ -68,47 +309,20 @@ static bool all_zero(const unsigned char *p, size_t n)
 	return n <= 16 || memcmp(p, p + 16, n - 16) == 0;
 }
 
-/* Fills buf with exactly len bytes of the source at off. */
-static int read_full(struct copy *c, uint64_t off, size_t len)
-{
-	size_t got = 0;
-
-	while (got < len) {
-		ssize_t r = pread(c->src, c->buf + got, len - got,
-				  (off_t)(off + got));
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return fail(c, errno, "reading the image at byte %llu: "
-				    "%s", (unsigned long long)(off + got),
-				    strerror(errno));
-		if (r == 0)
-			return fail(c, EIO, "reading the image at byte %llu: "
-				    "image shorter than expected (%llu of "
-				    "%llu bytes)",
-				    (unsigned long long)(off + got),
-				    (unsigned long long)(off + got),
-				    (unsigned long long)c->size);
-		got += (size_t)r;
-	}
-	c->stats->data += len;
-	return 0;
-}
-
 /*
- * Writes len bytes of the buffer, starting at buffer index at, to the
- * target at off. One pwrite() per run: a short count means the volume
- * (or a limit) is full, and finishing it with more calls would only hide
- * that until a later write failed with a less useful errno.
+ * Writes len bytes of buf to the target at off. One pwrite() per run: a
+ * short count means the volume (or a limit) is full, and finishing it
+ * with more calls would only hide that until a later write failed with a
+ * less useful errno.
  */
-static int write_run(struct copy *c, size_t at, uint64_t off, size_t len)
+static int write_run(struct copy *c, const unsigned char *buf, uint64_t off,
+		     size_t len)
 {
 	ssize_t r;
 
 	do {
 		errno = 0;
-		r = pwrite(c->dst, c->buf + at, len, (off_t)off);
+		r = pwrite(c->dst, buf, len, (off_t)off);
 	} while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return fail(c, errno, "writing the volume at byte %llu: %s",
@@ -123,24 +337,23 @@ static int write_run(struct copy *c, size_t at, uint64_t off, size_t len)
 }
 
 /*
- * Writes the runs of non-zero blocks of the chunk [start, end) held in the
- * buffer. Blocks sit on absolute multiples of COPY_ZERO_BLOCK, so writes
- * stay aligned to the volume's blocks whatever the extents look like.
+ * Writes the runs of non-zero blocks of a chunk. Blocks sit on absolute
+ * multiples of COPY_ZERO_BLOCK, so writes stay aligned to the volume's
+ * blocks whatever the extents look like.
  */
-static int write_chunk(struct copy *c, uint64_t start, uint64_t end)
+static int write_chunk(struct copy *c, const struct chunk *k)
 {
-	uint64_t pos = start;
+	uint64_t pos = k->off;
 	uint64_t run = 0;
 	bool in_run = false;
 
-	while (pos < end) {
+	while (pos < k->end) {
 		uint64_t next = (pos / COPY_ZERO_BLOCK + 1) * COPY_ZERO_BLOCK;
-		size_t at = (size_t)(pos - start);
 
-		if (next > end)
-			next = end;
-		if (all_zero(c->buf + at, (size_t)(next - pos))) {
-			if (in_run && write_run(c, (size_t)(run - start), run,
+		if (next > k->end)
+			next = k->end;
+		if (all_zero(k->buf + (pos - k->off), (size_t)(next - pos))) {
+			if (in_run && write_run(c, k->buf + (run - k->off), run,
 						(size_t)(pos - run)) < 0)
 				return -1;
 			in_run = false;
@@ -151,8 +364,8 @@ static int write_chunk(struct copy *c, uint64_t start, uint64_t end)
 		pos = next;
 	}
 	if (in_run)
-		return write_run(c, (size_t)(run - start), run,
-				 (size_t)(end - run));
+		return write_run(c, k->buf + (run - k->off), run,
+				 (size_t)(k->end - run));
 	return 0;
 }
 
@@ -165,84 +378,89 @@ static int check_signals(struct copy *c)
 	return 0;
 }
 
-/* Copies the data extent [off, end) one buffer at a time. off is on a
- * zero block boundary (see next_extent), and so is every chunk's end but
- * the extent's last: no block is split between two chunks. */
-static int copy_extent(struct copy *c, uint64_t off, uint64_t end)
+/* The next chunk the reader filled; false when it has finished. */
+static bool take_chunk(struct reader *rd, struct chunk *k)
 {
-	while (off < end) {
-		uint64_t stop = off + COPY_BUF_SIZE;
+	bool got;
 
+	pthread_mutex_lock(&rd->lock);
+	while (rd->filled == 0 && !rd->done)
+		pthread_cond_wait(&rd->cond, &rd->lock);
+	got = rd->filled > 0;
+	if (got)
+		*k = rd->slot[(rd->next_in + COPY_BUFS - rd->filled) % COPY_BUFS];
+	pthread_mutex_unlock(&rd->lock);
+	return got;
+}
+
+static void release_chunk(struct reader *rd)
+{
+	pthread_mutex_lock(&rd->lock);
+	rd->filled--;
+	pthread_cond_broadcast(&rd->cond);
+	pthread_mutex_unlock(&rd->lock);
+}
+
+/* Writes what the reader reads, chunk by chunk, until it is done. */
+static int write_all(struct copy *c, struct reader *rd)
+{
+	struct chunk k;
+
+	for (;;) {
 		if (check_signals(c) < 0)
 			return -1;
-		if (stop > end)
-			stop = end;
-		if (read_full(c, off, (size_t)(stop - off)) < 0 ||
-		    write_chunk(c, off, stop) < 0)
+		if (!take_chunk(rd, &k))
+			return 0;
+		if (k.off > c->reported)
+			report(c, k.off);	/* a hole skipped */
+		if (write_chunk(c, &k) < 0)
 			return -1;
 		/* Start writing this chunk to disk now, while the next one
 		 * is read: the final fsync() then has little left to do.
 		 * Only a hint; files that cannot take it still get fsync. */
-		(void)sync_file_range(c->dst, (off_t)off, (off_t)(stop - off),
+		(void)sync_file_range(c->dst, (off_t)k.off,
+				      (off_t)(k.end - k.off),
 				      SYNC_FILE_RANGE_WRITE);
-		off = stop;
-		report(c, off);
+		release_chunk(rd);
+		report(c, k.end);
 	}
-	return 0;
 }
 
 /*
- * The next data extent at or after off, as [*data, *hole), both at most
- * size. Extents are widened to whole zero blocks: a filesystem's extents
- * are 4 KiB-grained, and writing a zvol in pieces smaller than its blocks
- * costs far more than reading a few more zeros. Where the source cannot
- * tell holes from data (SEEK_DATA gives EINVAL or ENOTSUP), everything
- * from off on is data.
+ * Runs the reader in a thread of its own and writes in this one, so the
+ * source is read while the target is written. The reader blocks every
+ * signal: they stay this thread's, whose handlers set the flag it checks.
  */
-static int next_extent(struct copy *c, bool *seekable, uint64_t off,
-		       uint64_t *data, uint64_t *hole)
+static int copy_threaded(struct copy *c, struct reader *rd)
 {
-	off_t d, h;
+	sigset_t all, old;
+	pthread_t thread;
+	int err, ret;
 
-	*data = off;
-	*hole = c->size;
-	if (!*seekable)
-		return 0;
-	d = lseek(c->src, (off_t)off, SEEK_DATA);
-	if (d < 0 && errno == ENXIO) {
-		*data = c->size;	/* only a hole is left */
-		return 0;
-	}
-	if (d < 0 && (errno == EINVAL || errno == ENOTSUP)) {
-		*seekable = false;
-		return 0;
-	}
-	if (d < 0)
-		return fail(c, errno, "reading the image at byte %llu: "
-			    "finding data: %s", (unsigned long long)off,
-			    strerror(errno));
-	if ((uint64_t)d >= c->size) {
-		*data = c->size;
-		return 0;
-	}
-	/* off is the end of the last (widened) extent, so this never
-	 * reaches back before it; the check makes sure. */
-	*data = (uint64_t)d - (uint64_t)d % COPY_ZERO_BLOCK;
-	if (*data < off)
-		*data = off;
-	h = lseek(c->src, d, SEEK_HOLE);
-	if (h < 0)
-		return fail(c, errno, "reading the image at byte %llu: "
-			    "finding holes: %s", (unsigned long long)d,
-			    strerror(errno));
-	/* h > d always; guard anyway, an empty extent would never end.
-	 * (/dev/zero answers 0 to every lseek().) */
-	if (h > d) {
-		uint64_t end = ((uint64_t)h + COPY_ZERO_BLOCK - 1) /
-			       COPY_ZERO_BLOCK * COPY_ZERO_BLOCK;
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&thread, NULL, reader_main, rd);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err)
+		return fail(c, err, "starting the reader: %s", strerror(err));
 
-		if (end < c->size)
-			*hole = end;
+	ret = write_all(c, rd);
+	err = errno;
+	pthread_mutex_lock(&rd->lock);
+	rd->stop = true;
+	pthread_cond_broadcast(&rd->cond);
+	pthread_mutex_unlock(&rd->lock);
+	pthread_join(thread, NULL);
+	c->stats->data = rd->data;
+	if (ret < 0) {
+		errno = err;
+		return -1;
+	}
+	if (rd->err) {
+		if (c->errbuf && c->errsize)
+			snprintf(c->errbuf, c->errsize, "%s", rd->msg);
+		errno = rd->err;
+		return -1;
 	}
 	return 0;
 }
@@ -253,13 +471,17 @@ int copy_sparse(int src_fd, int dst_fd, uint64_t size,
 {
 	struct copy_stats own;
 	struct copy c = {
-		.src = src_fd, .dst = dst_fd, .size = size,
+		.dst = dst_fd, .size = size,
 		.stats = stats ? stats : &own, .progress = progress,
 		.progress_ctx = progress_ctx, .errbuf = errbuf,
 		.errsize = errsize,
 	};
-	bool seekable = true;
-	uint64_t off = 0;
+	struct reader rd = {
+		.src = src_fd, .size = size, .seekable = true,
+		.lock = PTHREAD_MUTEX_INITIALIZER,
+		.cond = PTHREAD_COND_INITIALIZER,
+	};
+	unsigned char *bufs = NULL;
 	struct stat st;
 	int ret = -1;
 	int err;
@@ -284,24 +506,17 @@ int copy_sparse(int src_fd, int dst_fd, uint64_t size,
 
 	/* Page-aligned: the kernel copies into and out of a misaligned
 	 * buffer at half the speed (malloc's big blocks sit 16 bytes off). */
-	c.buf = aligned_alloc(BUF_ALIGN, COPY_BUF_SIZE);
-	if (!c.buf)
-		return fail(&c, ENOMEM, "allocating the copy buffer: %s",
+	bufs = aligned_alloc(BUF_ALIGN, (size_t)COPY_BUFS * COPY_BUF_SIZE);
+	if (!bufs)
+		return fail(&c, ENOMEM, "allocating the copy buffers: %s",
 			    strerror(ENOMEM));
-	while (off < size) {
-		uint64_t data, hole;
+	for (unsigned i = 0; i < COPY_BUFS; i++)
+		rd.slot[i].buf = bufs + (size_t)i * COPY_BUF_SIZE;
 
-		if (check_signals(&c) < 0 ||
-		    next_extent(&c, &seekable, off, &data, &hole) < 0)
-			goto done;
-		if (data > off) {
-			off = data;
-			report(&c, off);
-		}
-		if (off < size && copy_extent(&c, off, hole) < 0)
-			goto done;
-		off = hole > off ? hole : off;
-	}
+	if (copy_threaded(&c, &rd) < 0)
+		goto done;
+	if (c.reported < size)
+		report(&c, size);	/* the rest is a hole */
 
 	/* Some special files (/dev/null, say) cannot be synced; they hold
 	 * nothing to lose. */
@@ -313,7 +528,9 @@ int copy_sparse(int src_fd, int dst_fd, uint64_t size,
 	ret = 0;
 done:
 	err = errno;
-	free(c.buf);
+	free(bufs);
+	pthread_mutex_destroy(&rd.lock);
+	pthread_cond_destroy(&rd.cond);
 	errno = err;
 	return ret;
 }

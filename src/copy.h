@@ -4,11 +4,16 @@
  * The target is a freshly created zvol, which already reads as zeros, so
  * copy_sparse() skips the source's holes (SEEK_DATA/SEEK_HOLE) and every
  * all-zero block and writes the rest at the same offsets with pwrite().
- * Memory is one buffer of COPY_BUF_SIZE bytes whatever the image size.
- * Reads and writes retry on EINTR; a short write is an error (ENOSPC when
- * the system gives no reason); each chunk's writeback starts at once
- * (sync_file_range) and the target is fsync()ed at the end.
- * Between blocks it checks signals_pending() and stops with EINTR.
+ * A reader thread fills COPY_BUFS buffers of COPY_BUF_SIZE bytes in turn
+ * while the calling thread writes the previous one, and keeps
+ * COPY_READ_AHEAD bytes of the source's data requested ahead
+ * (POSIX_FADV_WILLNEED), so a source that is not in the page cache has
+ * several reads in flight. Memory is those buffers whatever the image
+ * size. Reads and writes retry on EINTR; a short write is an error
+ * (ENOSPC when the system gives no reason); each chunk's writeback starts
+ * at once (sync_file_range) and the target is fsync()ed at the end.
+ * Between chunks the calling thread checks signals_pending() and stops
+ * with EINTR; the reader blocks all signals, so they reach that thread.
  *
  * Returns 0, or -1 with errno set and a message in errbuf saying what
  * failed ("reading the image at byte N: ...", "writing the volume at byte
@@ -20,7 +25,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define COPY_BUF_SIZE (4u * 1024 * 1024)
+#define COPY_BUF_SIZE (2u * 1024 * 1024)
+#define COPY_BUFS 2u
+/* How much of the source's data is requested ahead of the reads. */
+#define COPY_READ_AHEAD (32u * 1024 * 1024)
 /* Granularity of zero detection: the volumes' block size (volblocksize),
  * so a skipped block is exactly one the volume need not allocate. */
 #define COPY_ZERO_BLOCK (16u * 1024)

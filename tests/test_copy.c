@@ -470,6 +470,31 @@ static void test_target_that_cannot_be_synced(void **state)
 	close(dst);
 }
 
+/* The reader thread's failure comes back with its own words, and nothing
+ * is written: a pipe cannot be read at an offset. */
+static void test_reader_failure_is_reported(void **state)
+{
+	struct files *f = *state;
+	struct copy_stats stats;
+	char msg[256] = "";
+	int pipefd[2];
+	int dst;
+
+	make_sparse(f->dst, MIB);
+	dst = open(f->dst, O_WRONLY | O_CLOEXEC);
+	assert_true(dst >= 0);
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(write(pipefd[1], "data", 4), 4);
+	assert_int_equal(copy_sparse(pipefd[0], dst, MIB, &stats, NULL, NULL,
+				     msg, sizeof(msg)), -1);
+	assert_int_equal(errno, ESPIPE);
+	assert_non_null(strstr(msg, "reading the image at byte 0: "));
+	assert_int_equal(stats.written, 0);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	close(dst);
+}
+
 static void test_pending_signal_interrupts(void **state)
 {
 	struct files *f = *state;
@@ -516,6 +541,8 @@ int main(void)
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			test_target_that_cannot_be_synced, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_reader_failure_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_pending_signal_interrupts, setup, teardown),
 	};

@@ -16,11 +16,20 @@
  *       "nonzero4k nonzero16k nonzero64k extent_bytes extents": the bytes
  *       in 4 KiB / 16 KiB / 64 KiB blocks that hold a non-zero byte, the
  *       bytes in the file's data extents, and how many extents.
+ *   floor PATH
+ *       The read floor: reads PATH's data extents (SEEK_DATA/SEEK_HOLE)
+ *       once, in buffers of COPY_BUF_SIZE, keeping COPY_READ_AHEAD bytes
+ *       of data requested ahead with POSIX_FADV_WILLNEED: the reads qvm
+ *       makes, with the same parallelism (src/copy.h), and nothing else.
+ *       Prints the bytes read.
  *   time LOG CMD ARG...
  *       Runs CMD (stdin /dev/null, stdout and stderr appended to LOG) and
- *       prints "WALL_S MAXRSS_KIB STATUS CPU_S". MAXRSS and CPU (user +
- *       system) are getrusage's, from wait4(): MAXRSS the largest of CMD
- *       and the descendants it waited for, CPU their sum.
+ *       prints "WALL_S MAXRSS_KIB STATUS CPU_S IN_BYTES OUT_BYTES". MAXRSS,
+ *       CPU (user + system) and the block I/O counts are getrusage's, from
+ *       wait4(): MAXRSS the largest of CMD and the descendants it waited
+ *       for, the others their sum. IN_BYTES is what was read from the
+ *       device (not from the page cache), OUT_BYTES what was written to
+ *       the page cache for the device (ru_inblock, ru_oublock x 512).
  *   loop N CLEANDIR LOG OUT CMD ARG...
  *       Runs CMD N times, one after the other, as "time" does; before each
  *       run (untimed) removes CLEANDIR/seed.iso and CLEANDIR. Writes the
@@ -47,6 +56,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "copy.h"
 
 extern char **environ;
 
@@ -299,11 +310,81 @@ static int cmd_count(int argc, char **argv)
 	return 0;
 }
 
+/* ---- floor ---- */
+
+static int cmd_floor(int argc, char **argv)
+{
+	uint64_t ahead = 0, hinted = 0, done = 0;
+	unsigned char *buf;
+	struct stat st;
+	off_t off = 0;
+	int fd;
+
+	if (argc != 3) {
+		fputs("usage: benchtool floor PATH\n", stderr);
+		return 2;
+	}
+	fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		die(argv[2]);
+	buf = aligned_alloc(BLK, COPY_BUF_SIZE);
+	if (!buf)
+		die("allocating");
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+	for (;;) {
+		off_t d = lseek(fd, off, SEEK_DATA), h;
+
+		if (d < 0 && errno == ENXIO)
+			break;
+		if (d < 0)
+			die("SEEK_DATA");
+		h = lseek(fd, d, SEEK_HOLE);
+		if (h < 0)
+			die("SEEK_HOLE");
+		for (off_t o = d; o < h;) {
+			size_t len = (uint64_t)(h - o) < COPY_BUF_SIZE ?
+				     (size_t)(h - o) : COPY_BUF_SIZE;
+			ssize_t r;
+
+			/* The same window as qvm's read_ahead(). */
+			while ((off_t)ahead < st.st_size &&
+			       hinted - done < COPY_READ_AHEAD) {
+				off_t ad = lseek(fd, (off_t)ahead, SEEK_DATA);
+				off_t ah;
+
+				if (ad < 0)
+					break;
+				ah = lseek(fd, ad, SEEK_HOLE);
+				if (ah <= ad)
+					break;
+				if ((uint64_t)(ah - ad) >
+				    COPY_READ_AHEAD - (hinted - done))
+					ah = ad + (off_t)(COPY_READ_AHEAD -
+							  (hinted - done));
+				(void)posix_fadvise(fd, ad, ah - ad,
+						    POSIX_FADV_WILLNEED);
+				hinted += (uint64_t)(ah - ad);
+				ahead = (uint64_t)ah;
+			}
+			r = pread(fd, buf, len, o);
+			if (r <= 0)
+				die("reading");
+			o += r;
+			done += (uint64_t)r;
+		}
+		off = h;
+	}
+	printf("%llu\n", (unsigned long long)done);
+	free(buf);
+	close(fd);
+	return 0;
+}
+
 /* ---- time, loop ---- */
 
 /* Runs argv with stdout and stderr appended to log; wall time and rusage. */
 static int run_timed(char **argv, const char *log, double *wall,
-		     long *maxrss_kib, double *cpu)
+		     long *maxrss_kib, double *cpu, struct rusage *io)
 {
 	struct rusage ru;
 	double t0 = now_s();
@@ -328,6 +409,8 @@ static int run_timed(char **argv, const char *log, double *wall,
 			die("wait4");
 	*wall = now_s() - t0;
 	*maxrss_kib = ru.ru_maxrss;
+	if (io)
+		*io = ru;
 	*cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	if (WIFEXITED(status))
@@ -337,6 +420,7 @@ static int run_timed(char **argv, const char *log, double *wall,
 
 static int cmd_time(int argc, char **argv)
 {
+	struct rusage ru;
 	double wall, cpu;
 	long rss;
 	int st;
@@ -345,8 +429,9 @@ static int cmd_time(int argc, char **argv)
 		fputs("usage: benchtool time LOG CMD ARG...\n", stderr);
 		return 2;
 	}
-	st = run_timed(argv + 3, argv[2], &wall, &rss, &cpu);
-	printf("%.6f %ld %d %.6f\n", wall, rss, st, cpu);
+	st = run_timed(argv + 3, argv[2], &wall, &rss, &cpu, &ru);
+	printf("%.6f %ld %d %.6f %lld %lld\n", wall, rss, st, cpu,
+	       (long long)ru.ru_inblock * 512, (long long)ru.ru_oublock * 512);
 	return 0;
 }
 
@@ -381,7 +466,7 @@ static int cmd_loop(int argc, char **argv)
 		int st;
 
 		remove_seed(argv[3]);
-		st = run_timed(argv + 6, argv[4], &wall, &rss, &cpu);
+		st = run_timed(argv + 6, argv[4], &wall, &rss, &cpu, NULL);
 		if (st != 0) {
 			fprintf(stderr, "benchtool loop: run %d exited %d "
 				"(see %s)\n", i + 1, st, argv[4]);
@@ -487,7 +572,7 @@ static int cmd_vm(int argc, char **argv)
 
 				remove_seed(argv[3]);
 				st = run_timed(argv + 7, argv[4], &t_qvm, &rss,
-					       &cpu);
+					       &cpu, NULL);
 				if (st != 0) {
 					fprintf(stderr, "benchtool vm: run %d "
 						"exited %d (see %s)\n", i + 1,
@@ -513,12 +598,14 @@ int main(int argc, char **argv)
 		return cmd_gen(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "count"))
 		return cmd_count(argc, argv);
+	if (argc >= 2 && !strcmp(argv[1], "floor"))
+		return cmd_floor(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "time"))
 		return cmd_time(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "loop"))
 		return cmd_loop(argc, argv);
 	if (argc >= 2 && !strcmp(argv[1], "vm"))
 		return cmd_vm(argc, argv);
-	fputs("usage: benchtool gen|count|time|loop|vm ...\n", stderr);
+	fputs("usage: benchtool gen|count|floor|time|loop|vm ...\n", stderr);
 	return 2;
 }

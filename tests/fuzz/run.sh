@@ -36,7 +36,7 @@ CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -DQVM_VERSION=\"fuzz\" -Isrc
 	$(pkg-config --cflags yaml-0.1 2>/dev/null)
 	-fno-omit-frame-pointer -fsanitize=address,undefined
 	-fno-sanitize-recover=all"
-LIBS="$(pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml)"
+LIBS="$(pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml) -pthread"
 objs=()
 for src in src/*.c; do
 	[ "$src" = src/main.c ] && continue
