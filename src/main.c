@@ -54,7 +54,7 @@ static int cmd_image(const struct options *o, int argc, char **argv)
 static int cmd_vm(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
-	return vm_create(o->runner, argv[0], o->dry_run);
+	return vm_create(o->runner, argv[0], o->dry_run, 0);
 }
 
 static int cmd_check(const struct options *o, int argc, char **argv)
