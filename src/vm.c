@@ -54,6 +54,7 @@ const char *vm_seed_dir(void)
 struct seed_undo {
 	char *dir;
 	char *iso;
+	char *console;	/* the console log libvirt writes once it runs */
 };
 
 static int undo_seed(void *arg, char **why)
@@ -62,6 +63,10 @@ static int undo_seed(void *arg, char **why)
 
 	if (unlink(s->iso) < 0 && errno != ENOENT) {
 		*why = xasprintf("%s: %s", s->iso, strerror(errno));
+		return -1;
+	}
+	if (unlink(s->console) < 0 && errno != ENOENT) {
+		*why = xasprintf("%s: %s", s->console, strerror(errno));
 		return -1;
 	}
 	if (rmdir(s->dir) < 0) {
@@ -77,6 +82,7 @@ static void free_seed_undo(void *arg)
 
 	free(s->dir);
 	free(s->iso);
+	free(s->console);
 	free(s);
 }
 
@@ -214,6 +220,7 @@ static int step_seed(struct vm_run *v)
 	su = xmalloc(sizeof(*su));
 	su->dir = xstrdup(v->seed_dir);
 	su->iso = xstrdup(v->iso);
+	su->console = xasprintf("%s/%s", v->seed_dir, CONSOLE_LOG_NAME);
 	what = xasprintf("seed directory %s", v->seed_dir);
 	undo_push(&v->undo, what, "remove", undo_seed, su, free_seed_undo);
 	free(what);
