@@ -23,6 +23,7 @@
 #include "runner.h"
 #include "signals.h"
 #include "vm.h"
+#include "wait.h"
 
 #ifndef QVM_VERSION
 #define QVM_VERSION "unknown"
@@ -32,6 +33,8 @@ struct options {
 	bool dry_run;
 	bool scripted;		/* list -H */
 	const char *connect;	/* destroy -c URI */
+	bool wait;		/* vm -w */
+	unsigned timeout;	/* vm -t SECONDS */
 	const struct runner *runner;
 };
 
@@ -54,7 +57,8 @@ static int cmd_image(const struct options *o, int argc, char **argv)
 static int cmd_vm(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
-	return vm_create(o->runner, argv[0], o->dry_run);
+	return vm_create(o->runner, argv[0], o->dry_run,
+			 o->wait ? o->timeout : 0);
 }
 
 static int cmd_check(const struct options *o, int argc, char **argv)
@@ -80,8 +84,10 @@ static int cmd_destroy(const struct options *o, int argc, char **argv)
 static const struct command commands[] = {
 	{ "image", "", 2, 2, true, cmd_image, "CLOUD_IMAGE ZVOL",
 	  "import a raw or qcow2 cloud image into a new zvol, snapshot @base" },
-	{ "vm", "", 1, 1, true, cmd_vm, "QVMFILE",
-	  "clone a base, build the cloud-init seed, run virt-install" },
+	{ "vm", "wt:", 1, 1, true, cmd_vm, "[-w [-t SECONDS]] QVMFILE",
+	  "clone a base, build the cloud-init seed, run virt-install;\n"
+	  "           -w: then wait until cloud-init has finished (-t: at "
+	  "most\n           SECONDS, default 600)" },
 	{ "check", "", 1, 1, false, cmd_check, "QVMFILE",
 	  "validate a qvm file offline (no zfs, no libvirt)" },
 	{ "list", "H", 0, 0, false, cmd_list, "[-H]",
@@ -119,18 +125,47 @@ static void help(void)
 	       "See qvm(1).\n");
 }
 
+/* The long forms of the commands' options; each command takes those of
+ * its own short options (struct command's opts). */
+static const struct option command_longopts[] = {
+	{ "connect", required_argument, NULL, 'c' },
+	{ "wait", no_argument, NULL, 'w' },
+	{ "timeout", required_argument, NULL, 't' },
+	{ NULL, 0, NULL, 0 },
+};
+
 /* The command's own options: argv[0] is the command's name. Leaves
  * optind at its first operand. */
 static int parse_command_options(const struct command *cmd,
 				 struct options *o, int argc, char **argv)
 {
 	char optstring[16];
-	int c;
+	char err[128];
+	bool timeout_given = false;
+	int c, li = -1;
 
 	snprintf(optstring, sizeof(optstring), "+:%s", cmd->opts);
+	o->timeout = WAIT_TIMEOUT_DEFAULT;
 	optind = 0;	/* glibc: start a fresh scan */
-	while ((c = getopt(argc, argv, optstring)) != -1) {
+	while ((c = getopt_long(argc, argv, optstring, command_longopts,
+				&li)) != -1) {
+		/* A long option of another command's. */
+		if (c != ':' && c != '?' && !strchr(cmd->opts, c))
+			c = '?';
+		else
+			li = -1;
 		switch (c) {
+		case 'w':
+			o->wait = true;
+			break;
+		case 't':
+			if (wait_parse_timeout(optarg, &o->timeout, err,
+					       sizeof(err)) < 0) {
+				fprintf(stderr, "qvm %s: %s\n", cmd->name, err);
+				return -1;
+			}
+			timeout_given = true;
+			break;
 		case 'H':
 			o->scripted = true;
 			break;
@@ -138,14 +173,29 @@ static int parse_command_options(const struct command *cmd,
 			o->connect = optarg;
 			break;
 		case ':':
-			fprintf(stderr, "qvm %s: -%c needs an argument\n",
-				cmd->name, optopt);
+			fprintf(stderr, "qvm %s: %s needs an argument\n",
+				cmd->name, argv[optind - 1]);
 			return -1;
 		default:
-			fprintf(stderr, "qvm %s: unknown option '-%c'\n",
-				cmd->name, optopt);
+			/* Another command's long option, an unknown long
+			 * one (optopt 0, the word is the last one read), or
+			 * an unknown short one. */
+			if (li >= 0)
+				fprintf(stderr, "qvm %s: unknown option "
+					"'--%s'\n", cmd->name,
+					command_longopts[li].name);
+			else if (!optopt)
+				fprintf(stderr, "qvm %s: unknown option "
+					"'%s'\n", cmd->name, argv[optind - 1]);
+			else
+				fprintf(stderr, "qvm %s: unknown option "
+					"'-%c'\n", cmd->name, optopt);
 			return -1;
 		}
+	}
+	if (timeout_given && !o->wait) {
+		fprintf(stderr, "qvm %s: -t goes with -w\n", cmd->name);
+		return -1;
 	}
 	return 0;
 }
@@ -166,7 +216,7 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct options o = { false, false, NULL, &runner_real };
+	struct options o = { .runner = &runner_real };
 	struct dryrun dr = { NULL, &runner_real };
 	struct runner dry_runner = { dryrun_run, &dr };
 	const struct command *cmd = NULL;

@@ -19,6 +19,7 @@
 #include "undo.h"
 #include "virsh.h"
 #include "vmargs.h"
+#include "wait.h"
 #include "zfs.h"
 
 /* Everything one provisioning run knows; freed in one place. */
@@ -33,6 +34,9 @@ struct vm_run {
 	char *seed_dir;		/* SEED_DIR/NAME */
 	char *iso;		/* SEED_DIR/NAME/seed.iso */
 	const char *connect;	/* libvirt URI from the vm document, or NULL */
+	char *console;		/* the serial console's log, or NULL */
+	bool console_ours;	/* qvm adds the serial console (and its log) */
+	unsigned wait;		/* seconds to wait for cloud-init, or 0 */
 	struct strvec props;	/* zfs clone -o arguments */
 	char run_id[17];	/* qvm:run: this run's mark on what it makes */
 	struct undo undo;
@@ -50,6 +54,7 @@ const char *vm_seed_dir(void)
 struct seed_undo {
 	char *dir;
 	char *iso;
+	char *console;	/* the console log libvirt writes once it runs */
 };
 
 static int undo_seed(void *arg, char **why)
@@ -58,6 +63,10 @@ static int undo_seed(void *arg, char **why)
 
 	if (unlink(s->iso) < 0 && errno != ENOENT) {
 		*why = xasprintf("%s: %s", s->iso, strerror(errno));
+		return -1;
+	}
+	if (unlink(s->console) < 0 && errno != ENOENT) {
+		*why = xasprintf("%s: %s", s->console, strerror(errno));
 		return -1;
 	}
 	if (rmdir(s->dir) < 0) {
@@ -73,6 +82,7 @@ static void free_seed_undo(void *arg)
 
 	free(s->dir);
 	free(s->iso);
+	free(s->console);
 	free(s);
 }
 
@@ -210,6 +220,7 @@ static int step_seed(struct vm_run *v)
 	su = xmalloc(sizeof(*su));
 	su->dir = xstrdup(v->seed_dir);
 	su->iso = xstrdup(v->iso);
+	su->console = xasprintf("%s/%s", v->seed_dir, CONSOLE_LOG_NAME);
 	what = xasprintf("seed directory %s", v->seed_dir);
 	undo_push(&v->undo, what, "remove", undo_seed, su, free_seed_undo);
 	free(what);
@@ -283,6 +294,10 @@ static int step_virt_install(struct vm_run *v)
 		msg_error(v->task, "%s", errbuf);
 		goto done;
 	}
+	if (v->console_ours) {
+		strvec_push(&argv, "--serial");
+		strvec_pushf(&argv, "pty,log.file=%s", v->console);
+	}
 	if (!v->dry_run) {
 		/* It checks names, networks and paths without changing
 		 * anything; a refusal here leaves no domain to clean up. */
@@ -320,6 +335,83 @@ done:
 	return rc;
 }
 
+/* ---- the serial console ---- */
+
+/* The file a serial device of the vm document logs to, or NULL: its
+ * log.file (log: {file: X} or "log.file": X), or the path of a file-type
+ * serial. */
+static const char *serial_log(const struct ynode *serial)
+{
+	const struct ynode *log, *type, *path;
+
+	if (!serial || serial->type != YNODE_MAP)
+		return NULL;
+	log = ynode_map_get(serial, "log");
+	if (log && log->type == YNODE_MAP)
+		log = ynode_map_get(log, "file");
+	else
+		log = ynode_map_get(serial, "log.file");
+	if (log && log->type == YNODE_SCALAR && log->len)
+		return log->value;
+	type = ynode_map_get(serial, "type");
+	path = ynode_map_get(serial, "path");
+	if (type && ynode_is_plain(type, "file") && path &&
+	    path->type == YNODE_SCALAR && path->len)
+		return path->value;
+	return NULL;
+}
+
+/*
+ * Where the guest's console is logged. Without "serial" in the vm
+ * document qvm gives the VM a serial console (a pty, so virsh console
+ * works) that libvirt logs to SEED_DIR/NAME/console.log; with one, its
+ * log when it has one. Without a log --wait cannot work: refused before
+ * anything changes.
+ */
+static int find_console(struct vm_run *v)
+{
+	const struct ynode *serial = ynode_map_get(v->qf.doc[QVM_DOC_VM],
+						   "serial");
+	const char *log = NULL;
+
+	if (!serial) {
+		v->console = xasprintf("%s/%s", v->seed_dir, CONSOLE_LOG_NAME);
+		v->console_ours = true;
+		return 0;
+	}
+	if (serial->type == YNODE_SEQ) {
+		for (size_t i = 0; i < serial->n && !log; i++)
+			log = serial_log(serial->items[i]);
+	} else {
+		log = serial_log(serial);
+	}
+	if (log)
+		v->console = xstrdup(log);
+	else if (v->wait)
+		return msg_error(v->task, "--wait cannot work for this VM: "
+				 "the serial console of its vm document is not "
+				 "logged to a file (give it log.file: PATH, or "
+				 "leave 'serial' out and qvm adds one)");
+	return 0;
+}
+
+static int step_wait(struct vm_run *v)
+{
+	struct wait_target t = {
+		.name = v->qf.name, .domain = v->qf.name,
+		.connect = v->connect, .console = v->console,
+		.timeout = v->wait, .started = wait_now(),
+	};
+	char *task = xasprintf("waiting for VM %s", v->qf.name);
+	int rc;
+
+	msg_info("Waiting for cloud-init in %s (at most %u s; Ctrl-C stops "
+		 "the wait only)", v->qf.name, v->wait);
+	rc = wait_ready(v->r, &t, task);
+	free(task);
+	return rc;
+}
+
 /* ---- putting it together ---- */
 
 static void vm_run_free(struct vm_run *v)
@@ -331,6 +423,7 @@ static void vm_run_free(struct vm_run *v)
 	free(v->device);
 	free(v->seed_dir);
 	free(v->iso);
+	free(v->console);
 	strvec_clear(&v->props);
 }
 
@@ -366,7 +459,8 @@ static void prepare(struct vm_run *v)
 		strvec_pushf(&v->props, "qvm:connect=%s", v->connect);
 }
 
-int vm_create(const struct runner *r, const char *path, bool dry_run)
+int vm_create(const struct runner *r, const char *path, bool dry_run,
+	      unsigned wait)
 {
 	struct vm_run v;
 	int rc = -1;
@@ -374,10 +468,11 @@ int vm_create(const struct runner *r, const char *path, bool dry_run)
 	memset(&v, 0, sizeof(v));
 	v.r = r;
 	v.dry_run = dry_run;
+	v.wait = wait;
 	if (qvmfile_load(path, &v.qf) < 0)
 		return -1;
 	prepare(&v);
-	if (check_host(&v) < 0)
+	if (find_console(&v) < 0 || check_host(&v) < 0)
 		goto done;
 	if (dry_run)
 		msg_info("Dry run: these commands would create VM %s:",
@@ -390,7 +485,8 @@ int vm_create(const struct runner *r, const char *path, bool dry_run)
 		goto done;
 	rc = 0;
 	if (dry_run)
-		msg_info("Dry run: nothing was changed");
+		msg_info("Dry run: nothing was changed%s", wait ? " (qvm would "
+			 "then wait for cloud-init)" : "");
 	else
 		msg_info("VM %s created", v.qf.name);
 done:
@@ -398,6 +494,9 @@ done:
 		undo_forget(&v.undo);
 	else
 		undo_run(&v.undo, v.task);
+	/* The VM is made and stays, whatever the wait finds. */
+	if (rc == 0 && wait && !dry_run)
+		rc = step_wait(&v);
 	vm_run_free(&v);
 	return rc;
 }

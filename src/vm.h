@@ -13,6 +13,13 @@
  *   5. virt-install (undo: virsh destroy and undefine the domain).
  * Any failure, or an interrupt, runs the undo journal. With dry_run the
  * runner prints what would change instead, and nothing is created.
+ *
+ * Unless the vm document has a "serial", the VM gets a serial console (a
+ * pty: virsh console works) that libvirt logs to SEED_DIR/NAME/console.log.
+ * With wait > 0, once the VM exists vm_create() waits up to wait seconds
+ * for cloud-init to finish (wait.h), reading that log (or the log of the
+ * document's own serial; without one, --wait is refused before any
+ * change). A wait that fails leaves the VM as it is.
  */
 #ifndef QVM_VM_H
 #define QVM_VM_H
@@ -23,11 +30,13 @@
 
 #define SEED_DIR_DEFAULT "/var/lib/qvm"
 #define SEED_ISO_NAME "seed.iso"
+#define CONSOLE_LOG_NAME "console.log"
 
 /* QVM_SEED_DIR, or SEED_DIR_DEFAULT. */
 const char *vm_seed_dir(void);
 
-int vm_create(const struct runner *r, const char *path, bool dry_run);
+int vm_create(const struct runner *r, const char *path, bool dry_run,
+	      unsigned wait);
 
 /* Offline validation only: no zfs, no libvirt. */
 int vm_check(const char *path);

@@ -52,6 +52,7 @@ struct fx {
 	FILE *fout, *ferr;
 	char user_data[4096];
 	char meta_data[1024];
+	const char *console_text;	/* what the guest "prints" */
 };
 
 static struct fx *F;
@@ -190,27 +191,42 @@ static void expect_clone(int status, const char *err)
 	free(seedprop);
 }
 
+/* virt-install "ran" and the guest booted: its console log fills. */
+static void console_written(const char *const *argv, void *arg)
+{
+	char *log = xasprintf("%s/web1/console.log", F->seed);
+
+	(void)argv;
+	(void)arg;
+	write_text(log, F->console_text);
+	free(log);
+}
+
 static void expect_virt_install(int dry, int status)
 {
 	char *disk = xasprintf("path=%s,bus=virtio", F->device);
 	char *seed = xasprintf("path=%s,device=cdrom", F->iso);
+	char *serial = xasprintf("pty,log.file=%s/web1/console.log", F->seed);
 
 	if (dry)
 		expect_run(ARGV("virt-install", "--name", "web1", "--connect",
 				"test:///default", "--memory", "512", "--disk",
 				disk, "--noautoconsole", "--import", "--disk",
-				seed, "--dry-run"), "",
+				seed, "--serial", serial, "--dry-run"), "",
 			   status ? "ERROR    Guest name 'web1' is already in "
 				    "use.\n" : "", status);
 	else
-		expect_run(ARGV("virt-install", "--name", "web1", "--connect",
-				"test:///default", "--memory", "512", "--disk",
-				disk, "--noautoconsole", "--import", "--disk",
-				seed), "",
-			   status ? "ERROR    internal error: qemu died\n" : "",
-			   status);
+		expect_run_hook(ARGV("virt-install", "--name", "web1",
+				     "--connect", "test:///default", "--memory",
+				     "512", "--disk", disk, "--noautoconsole",
+				     "--import", "--disk", seed, "--serial",
+				     serial), "",
+				status ? "ERROR    internal error: qemu died\n" :
+				"", status, F->console_text ? console_written :
+				NULL, NULL);
 	free(disk);
 	free(seed);
+	free(serial);
 }
 
 static void expect_destroy_clone(int status, const char *err)
@@ -241,7 +257,7 @@ static void good_run_runs_exactly_these_commands(void **state)
 	expect_clone(0, "");
 	expect_virt_install(1, 0);
 	expect_virt_install(0, 0);
-	assert_int_equal(vm_create(&mock_runner, F->file, false), 0);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), 0);
 	mock_runner_verify();
 	errors("");
 	fflush(F->fout);
@@ -261,7 +277,7 @@ static void seed_contents_are_cloud_init_ready(void **state)
 	expect_clone(0, "");
 	expect_virt_install(1, 0);
 	expect_virt_install(0, 0);
-	assert_int_equal(vm_create(&mock_runner, F->file, false), 0);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), 0);
 	assert_true(strncmp(F->user_data, "#cloud-config\n", 14) == 0);
 	assert_null(strstr(F->user_data, "qvm:"));
 	/* Quoting and block literals survive. */
@@ -282,7 +298,7 @@ static void step1_seed_dir_taken_changes_nothing(void **state)
 	mkdir(F->seed, 0711);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	expect_checks();
-	assert_int_equal(vm_create(&mock_runner, F->file, false), -1);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	mock_runner_verify();
 	/* Someone else's directory: still there. */
 	assert_true(exists(dir));
@@ -298,7 +314,7 @@ static void step1_genisoimage_fails_seed_dir_removed(void **state)
 	(void)state;
 	expect_checks();
 	expect_iso(1);
-	assert_int_equal(vm_create(&mock_runner, F->file, false), -1);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	mock_runner_verify();
 	assert_false(exists(dir));
 	fflush(F->ferr);
@@ -315,7 +331,7 @@ static void step2_clone_fails_seed_removed_nothing_destroyed(void **state)
 	expect_iso(0);
 	expect_clone(1, "cannot create 'tank/web1': dataset already exists\n");
 	/* No zfs destroy may follow: the dataset is not ours. */
-	assert_int_equal(vm_create(&mock_runner, F->file, false), -1);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	mock_runner_verify();
 	assert_false(exists(F->iso));
 	fflush(F->ferr);
@@ -334,7 +350,7 @@ static void step3_no_device_destroys_clone(void **state)
 			"qvm:name=web1", "-o", "*", "-o", "*", "-o", "*", "-o",
 			"*", "tank/debian12@base", "tank/web1"), "", "", 0);
 	expect_destroy_clone(0, "");
-	assert_int_equal(vm_create(&mock_runner, F->file, false), -1);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	mock_runner_verify();
 	assert_false(exists(F->iso));
 	fflush(F->ferr);
@@ -349,7 +365,7 @@ static void step4_dry_run_refusal_undoes_clone_and_seed(void **state)
 	expect_clone(0, "");
 	expect_virt_install(1, 1);
 	expect_destroy_clone(0, "");
-	assert_int_equal(vm_create(&mock_runner, F->file, false), -1);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	mock_runner_verify();
 	assert_false(exists(F->iso));
 	fflush(F->ferr);
@@ -372,7 +388,7 @@ static void step5_install_failure_undoes_everything(void **state)
 			"--nvram"), "", "error: failed to get domain 'web1'\n",
 		   1);
 	expect_destroy_clone(0, "");
-	assert_int_equal(vm_create(&mock_runner, F->file, false), -1);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	mock_runner_verify();
 	assert_false(exists(F->iso));
 	fflush(F->fout);
@@ -390,7 +406,7 @@ static void failed_undo_names_what_is_left(void **state)
 	expect_virt_install(1, 1);
 	expect_destroy_clone(1, "cannot destroy 'tank/web1': pool I/O is "
 				"currently suspended\n");
-	assert_int_equal(vm_create(&mock_runner, F->file, false), -1);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	mock_runner_verify();
 	fflush(F->ferr);
 	assert_non_null(strstr(F->err,
@@ -416,7 +432,7 @@ static void interrupt_before_clone_undoes_the_seed(void **state)
 	expect_run_hook(ARGV("genisoimage", "-output", F->iso, "-volid",
 			     "cidata", "-joliet", "-rock", "*", "*"), "", "",
 			0, iso_made_then_interrupted, NULL);
-	assert_int_equal(vm_create(&mock_runner, F->file, false), -1);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	signals_set_pending(0);
 	/* It stopped before the clone. */
 	mock_runner_verify();
@@ -432,7 +448,7 @@ static void base_missing_changes_nothing(void **state)
 			"tank/debian12@base"), "",
 		   "cannot open 'tank/debian12@base': dataset does not exist\n",
 		   1);
-	assert_int_equal(vm_create(&mock_runner, F->file, false), -1);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	mock_runner_verify();
 	errors("Error creating VM web1: the base snapshot tank/debian12@base "
 	       "does not exist; make it with 'qvm image IMAGE "
@@ -450,7 +466,7 @@ static void smaller_volsize_changes_nothing(void **state)
 		   "cannot open 'tank/web1': dataset does not exist\n", 1);
 	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "volsize",
 			"tank/debian12@base"), "4294967296\n", "", 0);
-	assert_int_equal(vm_create(&mock_runner, F->file, false), -1);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	mock_runner_verify();
 	errors("Error creating VM web1: volsize 2G is smaller than the base "
 	       "tank/debian12@base (4294967296 bytes); a clone cannot shrink "
@@ -464,11 +480,80 @@ static void existing_target_is_left_alone(void **state)
 			"tank/debian12@base"), "snapshot\n", "", 0);
 	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "type",
 			"tank/web1"), "volume\n", "", 0);
-	assert_int_equal(vm_create(&mock_runner, F->file, false), -1);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	mock_runner_verify();
 	fflush(F->ferr);
 	assert_non_null(strstr(F->err, "tank/web1 already exists; qvm leaves "
 				       "it untouched"));
+}
+
+#define FINAL "[  45.7] cloud-init[901]: Cloud-init v. 22.4.2 finished at " \
+	"Thu, 26 Nov 2026 01:23:45 +0000. Datasource DataSourceNoCloud.  " \
+	"Up 45.67 seconds\n"
+
+/* -w: the domain is made, then qvm waits for cloud-init's last word. */
+static void wait_until_cloud_init_finished(void **state)
+{
+	(void)state;
+	F->console_text = "ci-info: +++++Net device info+++++\n"
+		"ci-info: | Device | Up | Address | Mask | Scope | Hw |\n"
+		"ci-info: | eth0 | True | 10.0.2.15 | 255.255.255.0 | global "
+		"| 52:54:00:12:34:56 |\n" FINAL;
+	expect_checks();
+	expect_iso(0);
+	expect_clone(0, "");
+	expect_virt_install(1, 0);
+	expect_virt_install(0, 0);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 60), 0);
+	mock_runner_verify();
+	errors("");
+	fflush(F->fout);
+	assert_non_null(strstr(F->out, "VM web1 created\n"));
+	assert_non_null(strstr(F->out, "VM web1 ready after 0 s: 10.0.2.15\n"));
+}
+
+/* cloud-init failed: exit 1 naming it, and the VM stays (no undo). */
+static void wait_reports_cloud_init_failure_and_keeps_the_vm(void **state)
+{
+	(void)state;
+	F->console_text = "2026-11-26 01:23:40,123 - util.py[WARNING]: "
+		"Failed running /var/lib/cloud/instance/scripts/runcmd [3]\n"
+		FINAL;
+	expect_checks();
+	expect_iso(0);
+	expect_clone(0, "");
+	expect_virt_install(1, 0);
+	expect_virt_install(0, 0);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 60), -1);
+	/* No zfs destroy, no virsh undefine: nothing else was called. */
+	mock_runner_verify();
+	fflush(F->ferr);
+	assert_non_null(strstr(F->err, "Error waiting for VM web1: cloud-init "
+			       "finished with errors: Failed running /var/lib/"
+			       "cloud/instance/scripts/runcmd [3] (the VM was "
+			       "created and stays; see "));
+	assert_null(strstr(F->err, "Undid"));
+	assert_true(exists(F->iso));
+}
+
+/* A serial console of the document's own with no log: -w is refused
+ * before anything is run. */
+static void wait_refused_for_an_unlogged_serial(void **state)
+{
+	const char *at = strstr(qvm_file, "memory: 512\n");
+	char *with = xasprintf("%.*sserial: pty\n%s", (int)(at - qvm_file),
+			       qvm_file, at);
+
+	(void)state;
+	write_text(F->file, with);
+	free(with);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 60), -1);
+	mock_runner_verify();
+	assert_int_equal(mock_runner_calls(), 0);
+	fflush(F->ferr);
+	assert_non_null(strstr(F->err, "--wait cannot work for this VM: the "
+			       "serial console of its vm document is not "
+			       "logged to a file"));
 }
 
 int main(void)
@@ -488,6 +573,9 @@ int main(void)
 		T(base_missing_changes_nothing),
 		T(smaller_volsize_changes_nothing),
 		T(existing_target_is_left_alone),
+		T(wait_until_cloud_init_finished),
+		T(wait_reports_cloud_init_failure_and_keeps_the_vm),
+		T(wait_refused_for_an_unlogged_serial),
 	};
 
 	return cmocka_run_group_tests_name("vm", tests, NULL, NULL);
