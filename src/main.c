@@ -3,9 +3,10 @@
  *
  * main() parses the command line through one command table (so usage can
  * never drift from dispatch), runs the command, and alone decides the exit
- * status: 0 on success, 1 on any error, or death by the signal that
- * interrupted qvm once its rollback has run.
+ * status: 0 on success, 1 on any error (a failed write to stdout is one),
+ * or death by the signal that interrupted qvm once its rollback has run.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -150,9 +151,30 @@ static int parse_command_options(const struct command *cmd,
 	return 0;
 }
 
+/* What qvm printed must have reached its reader: a failed write to stdout
+ * (a full disk, a closed pipe) fails the command, whatever it was. */
+static int close_stdout(void)
+{
+	int e;
+
+	errno = 0;
+	if (fflush(stdout) != 0 || ferror(stdout)) {
+		e = errno ? errno : EIO;
+		return msg_error("writing the output", "%s", strerror(e));
+	}
+	if (fclose(stdout) != 0) {
+		e = errno;
+		/* stdout is gone: nothing may flush it again. */
+		msg_set_streams(stderr, stderr);
+		return msg_error("writing the output", "%s", strerror(e));
+	}
+	return 0;
+}
+
 static int finish(int rc)
 {
-	fflush(stdout);
+	if (close_stdout() < 0)
+		rc = -1;
 	/* Interrupted: the rollback has run; end the way the signal says. */
 	signals_reraise();
 	return rc == 0 ? 0 : 1;
@@ -193,10 +215,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			help();
-			return 0;
+			return finish(0);
 		case 'V':
 			printf("qvm %s\n", QVM_VERSION);
-			return 0;
+			return finish(0);
 		default:
 			fprintf(stderr, "qvm: unknown option '%s'\n",
 				argv[optind - 1]);
