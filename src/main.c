@@ -158,15 +158,19 @@ static int close_stdout(void)
 	int e;
 
 	errno = 0;
-	if (fflush(stdout) != 0 || ferror(stdout)) {
-		e = errno ? errno : EIO;
-		return msg_error("writing the output", "%s", strerror(e));
-	}
+	if (fflush(stdout) != 0)
+		return msg_error("writing the output", "could not write to "
+				 "stdout: %s", strerror(errno));
+	/* An earlier write failed; stdio has dropped its errno by now. */
+	if (ferror(stdout))
+		return msg_error("writing the output", "could not write to "
+				 "stdout");
 	if (fclose(stdout) != 0) {
 		e = errno;
 		/* stdout is gone: nothing may flush it again. */
 		msg_set_streams(stderr, stderr);
-		return msg_error("writing the output", "%s", strerror(e));
+		return msg_error("writing the output", "could not write to "
+				 "stdout: %s", strerror(e));
 	}
 	return 0;
 }

@@ -506,21 +506,37 @@ static void image_without_base_loses_no_snapshot(void **state)
 			    "Image tank/half destroyed\n");
 }
 
+#define LIST_TAGS ARGV("zfs", "get", "-H", "-p", "-s", "local", "-o", \
+			  "name,property,value", "-t", "volume", \
+			  "qvm:role,qvm:name")
+#define LIST_VOLUMES ARGV("zfs", "list", "-H", "-p", "-o", \
+			     "name,origin,volsize,used,creation", "-t", \
+			     "volume")
+
 static void list_shows_only_qvm_volumes(void **state)
 {
 	struct fx *f = *state;
 
-	expect_run(ARGV("zfs", "list", "-H", "-p", "-o",
-			"name,type,qvm:role,qvm:name,origin,volsize,used,"
-			"creation", "-t", "volume,snapshot"),
-		   "tank/debian12\tvolume\timage\t-\t-\t2147483648\t"
-		   "734003200\t1795000000\n"
-		   "tank/debian12@base\tsnapshot\timage\t-\t-\t2147483648\t"
-		   "0\t1795000001\n"
-		   "tank/half\tvolume\timage\t-\t-\t1048576\t0\t1795000000\n"
-		   "tank/other\tvolume\t-\t-\t-\t1048576\t0\t1795000000\n"
-		   "tank/web1\tvolume\tvm\tweb1\ttank/debian12@base\t"
-		   "21474836480\t1048576\t1795000100\n", "", 0);
+	/* Only tags set on the volume itself: tank/vms/data inherits
+	 * qvm:role from the filesystem tank/vms and is not listed. Nothing
+	 * asks for snapshots, but each image's @base. */
+	expect_run(LIST_TAGS,
+		   "tank/debian12\tqvm:role\timage\n"
+		   "tank/half\tqvm:role\timage\n"
+		   "tank/web1\tqvm:role\tvm\n"
+		   "tank/web1\tqvm:name\tweb1\n", "", 0);
+	expect_run(LIST_VOLUMES,
+		   "tank/debian12\t-\t2147483648\t734003200\t1795000000\n"
+		   "tank/half\t-\t1048576\t0\t1795000000\n"
+		   "tank/other\t-\t1048576\t0\t1795000000\n"
+		   "tank/vms/data\t-\t1048576\t0\t1795000000\n"
+		   "tank/web1\ttank/debian12@base\t21474836480\t1048576\t"
+		   "1795000100\n", "", 0);
+	expect_get("type", "tank/debian12@base", "snapshot");
+	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "type",
+			"tank/half@base"), "",
+		   "cannot open 'tank/half@base': dataset does not exist\n",
+		   1);
 	assert_int_equal(list_run(&mock_runner, true), 0);
 	mock_runner_verify();
 	fflush(f->fout);
@@ -530,6 +546,38 @@ static void list_shows_only_qvm_volumes(void **state)
 		"2026-11-18T11:06:40Z\n"
 		"tank/web1\tvm\tweb1\ttank/debian12@base\t21474836480\t"
 		"1048576\t2026-11-18T11:08:20Z\n");
+}
+
+static void list_of_nothing_tagged_asks_no_more(void **state)
+{
+	struct fx *f = *state;
+
+	expect_run(LIST_TAGS, "", "", 0);
+	assert_int_equal(list_run(&mock_runner, false), 0);
+	mock_runner_verify();
+	fflush(f->fout);
+	assert_non_null(strstr(f->out, "NAME"));
+	assert_null(strchr(strchr(f->out, '\n') + 1, '\n'));
+}
+
+static void list_fails_loudly_when_zfs_says_too_much(void **state)
+{
+	struct fx *f = *state;
+
+	/* The runner's verdict on output past its cap is an error, and list
+	 * passes it on; it never shows what it got as if it were all. */
+	expect_run(LIST_TAGS, "", "zfs: printed more than 16777216 bytes on "
+		   "stdout (qvm's limit); its output was not used",
+		   RUN_OUTPUT_TOO_LONG);
+	assert_int_equal(list_run(&mock_runner, true), -1);
+	mock_runner_verify();
+	fflush(f->ferr);
+	assert_string_equal(f->err, "Error listing: could not read the tags of "
+			    "volumes: its output is larger than qvm accepts "
+			    "(zfs: printed more than 16777216 bytes on stdout "
+			    "(qvm's limit); its output was not used)\n");
+	fflush(f->fout);
+	assert_string_equal(f->out, "");
 }
 
 int main(void)
@@ -558,6 +606,8 @@ int main(void)
 		T(held_base_is_refused),
 		T(image_without_base_loses_no_snapshot),
 		T(list_shows_only_qvm_volumes),
+		T(list_of_nothing_tagged_asks_no_more),
+		T(list_fails_loudly_when_zfs_says_too_much),
 	};
 
 	return cmocka_run_group_tests_name("lifecycle", tests, NULL, NULL);
