@@ -88,7 +88,8 @@ static const struct command commands[] = {
 	{ "list", "H", 0, 0, false, cmd_list, "[-H]",
 	  "list the images and VMs qvm made (-H: tab-separated, bytes)" },
 	{ "destroy", "c:", 1, 1, false, cmd_destroy, "[-c URI] NAME",
-	  "remove a VM (domain, clone, seed) or an unused image" },
+	  "remove a VM (domain, clone, seed) or an unused image qvm made;\n"
+	  "           everything checked first; never a snapshot" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
