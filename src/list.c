@@ -98,7 +98,8 @@ static void parse_tags(char *out, struct tags *t)
 		else if (strcmp(f[1], "qvm:name") == 0)
 			e->vm_name = f[2];
 	}
-	qsort(t->v, t->n, sizeof(*t->v), by_name);
+	if (t->n)
+		qsort(t->v, t->n, sizeof(*t->v), by_name);
 }
 
 /* An image is complete once it has @base (an interrupted import has

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -226,8 +227,22 @@ static void interrupt_stops_the_child(void **state)
 	run_result_clear(&res);
 }
 
+/* The interrupt comes once the grandchild is known to run (its pid is in
+ * the file): a SIGALRM every 20 ms checks, as a Ctrl-C would come. */
+static const char *grandchild_pidfile;
+
+static void interrupt_once_started(int sig)
+{
+	struct stat st;
+
+	(void)sig;
+	if (stat(grandchild_pidfile, &st) == 0 && st.st_size > 0)
+		signals_set_pending(SIGTERM);
+}
+
 static void interrupt_stops_the_childs_whole_process_group(void **state)
 {
+	struct itimerval every = { { 0, 20000 }, { 0, 20000 } }, off;
 	char path[] = "/tmp/qvm-test-grandchild.XXXXXX";
 	char script[256], buf[32] = "";
 	struct run_result res;
@@ -242,8 +257,13 @@ static void interrupt_stops_the_childs_whole_process_group(void **state)
 	 * the group reaches it. */
 	snprintf(script, sizeof(script),
 		 "sleep 60 >/dev/null 2>&1 & echo $! > %s; wait", path);
-	signals_set_pending(SIGTERM);
+	grandchild_pidfile = path;
+	signal(SIGALRM, interrupt_once_started);
+	setitimer(ITIMER_REAL, &every, NULL);
 	assert_int_equal(RUN(&res, "sh", "-c", script), 128 + SIGTERM);
+	memset(&off, 0, sizeof(off));
+	setitimer(ITIMER_REAL, &off, NULL);
+	signal(SIGALRM, SIG_DFL);
 	signals_set_pending(0);
 	run_result_clear(&res);
 	f = fopen(path, "r");
