@@ -93,8 +93,9 @@ check "destroy: the untagged volume survived it all" eval 'zfs list tank/other >
 
 
 # --- hardening: only what qvm made, checked before any change ---
-# virsh, logged, and speaking German when the locale asks for it (as it
-# does with libvirt-l10n installed): LANGUAGE wins unless the locale is C.
+# virsh, logged, and speaking German when the locale asks for it, as it
+# does with libvirt-l10n installed (its own text for "failed to get
+# domain"): LANGUAGE wins unless the locale is C.
 REAL_VIRSH=$(command -v virsh)
 cat > "$WORK/bin/virsh" <<VIRSH
 #!/bin/bash
@@ -105,7 +106,7 @@ case \$lang in
 de*)
 	"$REAL_VIRSH" "\$@" 2>"$WORK/virsh.err"
 	rc=\$?
-	sed -e "s/^error: failed to get domain '\(.*\)'/Fehler: Domain »\1« konnte nicht ermittelt werden/" \\
+	sed -e "s/^error: failed to get domain '\(.*\)'/Fehler: Abruf der Domain '\1' scheiterte/" \\
 	    -e 's/^error: /Fehler: /' "$WORK/virsh.err" >&2
 	exit \$rc ;;
 esac
@@ -153,7 +154,8 @@ check "destroy: a volume that only inherits qvm's tags is refused" \
 
 # A German user: virsh's "domain not found" must still be understood.
 env LANGUAGE=de LC_ALL=de_DE.UTF-8 virsh -c test:///default domstate nosuch 2>"$WORK/de.err"
-check "the fake virsh speaks German when asked" grep -q "^Fehler: Domain »nosuch«" "$WORK/de.err"
+check "the fake virsh speaks German when asked" \
+	grep -q "^Fehler: Abruf der Domain 'nosuch' scheiterte" "$WORK/de.err"
 env LANG=de_DE.UTF-8 LC_ALL=de_DE.UTF-8 LANGUAGE=de_DE:de $QVM_WRAP "$QVM" \
 	destroy web1 >"$WORK/out" 2>"$WORK/err"
 RC=$?
