@@ -153,7 +153,8 @@ check "destroy: a volume that only inherits qvm's tags is refused" \
 	eval '[ "$RC" -eq 1 ] && contains "$ERR" "tank/vms/data does not carry qvm'"'"'s tag"'
 
 # A German user: virsh's "domain not found" must still be understood.
-env LANGUAGE=de LC_ALL=de_DE.UTF-8 virsh -c test:///default domstate nosuch 2>"$WORK/de.err"
+env LANGUAGE=de LC_ALL=de_DE.UTF-8 virsh -c test:///default domstate nosuch \
+	>/dev/null 2>"$WORK/de.err"
 check "the fake virsh speaks German when asked" \
 	grep -q "^Fehler: Abruf der Domain 'nosuch' scheiterte" "$WORK/de.err"
 env LANG=de_DE.UTF-8 LC_ALL=de_DE.UTF-8 LANGUAGE=de_DE:de $QVM_WRAP "$QVM" \
