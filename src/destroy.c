@@ -277,14 +277,15 @@ static int check_domain(const struct runner *r, const char *task,
 		virsh_read(r, t, "domuuid", &res);
 		res.out[strcspn(res.out, "\r\n")] = '\0';
 		if (res.status != 0)
-			rc = msg_error(task, "could not read the UUID of domain "
-				       "%s: %s; nothing was changed", t->vm_name,
+			rc = msg_error(task, "could not read the UUID of "
+				       "domain %s: %s; nothing was changed",
+				       t->vm_name,
 				       run_result_last_err(&res, last,
 							   sizeof(last)));
 		else if (strcasecmp(res.out, t->uuid) != 0)
-			rc = msg_error(task, "domain %s has UUID %s, not the %s "
-				       "qvm gave it (qvm:uuid): it is not the "
-				       "VM qvm made; nothing was changed",
+			rc = msg_error(task, "domain %s has UUID %s, not the "
+				       "%s qvm gave it (qvm:uuid): it is not "
+				       "the VM qvm made; nothing was changed",
 				       t->vm_name, res.out, t->uuid);
 		run_result_clear(&res);
 		return rc;
@@ -432,8 +433,8 @@ static int destroy_image(const struct runner *r, const char *task,
 	if (zfs_destroy(r, t->dataset, false, &zr) < 0) {
 		zfs_report(task, "destroy", t->dataset, &zr);
 		if (t->base)
-			msg_error(task, "its snapshot %s was destroyed; zvol %s "
-				  "is left", t->base, t->dataset);
+			msg_error(task, "its snapshot %s was destroyed; zvol "
+				  "%s is left", t->base, t->dataset);
 		return -1;
 	}
 	msg_info("Destroyed zvol %s", t->dataset);
