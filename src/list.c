@@ -10,10 +10,23 @@
 #include "text.h"
 #include "zfs.h"
 
-#define LIST_PROPS "name,type,qvm:role,qvm:name,origin,volsize,used,creation"
+/* Volumes only (never snapshots: a host may have tens of thousands), and
+ * only the columns shown; an image's clones name it in their origin. */
+#define LIST_PROPS "name,origin,volsize,used,creation"
 
-enum { F_NAME, F_TYPE, F_ROLE, F_VMNAME, F_ORIGIN, F_VOLSIZE, F_USED,
-       F_CREATION, F__COUNT };
+enum { F_NAME, F_ORIGIN, F_VOLSIZE, F_USED, F_CREATION, F__COUNT };
+
+/* A volume with qvm's tags set on itself (zfs get -s local). */
+struct tagged {
+	const char *name;
+	const char *role;	/* "vm" or "image", else NULL */
+	const char *vm_name;	/* qvm:name, else NULL */
+};
+
+struct tags {
+	struct tagged *v;
+	size_t n, alloc;
+};
 
 static const char *human(const char *bytes, char *buf, size_t size)
 {
@@ -39,71 +52,137 @@ static const char *when(const char *epoch, char *buf, size_t size)
 	return text_utc((time_t)strtoll(epoch, NULL, 10), buf, size);
 }
 
-typedef char *row[F__COUNT];
-
-/* Is NAME@base among the listed snapshots? */
-static bool has_base(row *rows, size_t n, const char *name)
+static int by_name(const void *a, const void *b)
 {
-	size_t len = strlen(name);
+	return strcmp(((const struct tagged *)a)->name,
+		      ((const struct tagged *)b)->name);
+}
 
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(rows[i][F_TYPE], "snapshot") == 0 &&
-		    strncmp(rows[i][F_NAME], name, len) == 0 &&
-		    strcmp(rows[i][F_NAME] + len, "@base") == 0)
-			return true;
-	return false;
+static struct tagged *find(struct tags *t, const char *name)
+{
+	struct tagged key = { name, NULL, NULL };
+
+	if (!t->n)
+		return NULL;
+	return bsearch(&key, t->v, t->n, sizeof(*t->v), by_name);
+}
+
+/* "name<TAB>property<TAB>value" lines, split in place: one entry per
+ * volume, pointing into out. */
+static void parse_tags(char *out, struct tags *t)
+{
+	char *save = NULL;
+
+	for (char *l = strtok_r(out, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		char *f[3];
+		struct tagged *e;
+
+		if (text_split(l, '\t', f, 3) != 3)
+			continue;
+		/* zfs prints a volume's properties together. */
+		e = t->n ? &t->v[t->n - 1] : NULL;
+		if (!e || strcmp(e->name, f[0]) != 0) {
+			if (t->n == t->alloc) {
+				t->alloc = t->alloc ? 2 * t->alloc : 64;
+				t->v = xrealloc(t->v,
+						t->alloc * sizeof(*t->v));
+			}
+			e = &t->v[t->n++];
+			e->name = f[0];
+			e->role = e->vm_name = NULL;
+		}
+		if (strcmp(f[1], "qvm:role") == 0 &&
+		    (strcmp(f[2], "vm") == 0 || strcmp(f[2], "image") == 0))
+			e->role = f[2];
+		else if (strcmp(f[1], "qvm:name") == 0)
+			e->vm_name = f[2];
+	}
+	if (t->n)
+		qsort(t->v, t->n, sizeof(*t->v), by_name);
+}
+
+/* An image is complete once it has @base (an interrupted import has
+ * not): asked of each image, not of every snapshot on the host. */
+static int has_base(const struct runner *r, const char *image, int *yes)
+{
+	struct zfs_result zr;
+	char *snap = xasprintf("%s@base", image);
+	int rc;
+
+	rc = zfs_exists(r, snap, &zr);
+	if (rc < 0)
+		zfs_report("listing", "read", snap, &zr);
+	free(snap);
+	*yes = rc == 1;
+	return rc < 0 ? -1 : 0;
+}
+
+static int show(const struct runner *r, bool scripted, char *volumes,
+		struct tags *t)
+{
+	char *save = NULL;
+	FILE *f = msg_out();
+
+	if (!scripted)
+		fprintf(f, "%-28s %-6s %-16s %-28s %8s %8s %s\n", "NAME",
+			"ROLE", "VM", "ORIGIN", "VOLSIZE", "USED", "CREATED");
+	for (char *l = strtok_r(volumes, "\n", &save); l;
+	     l = strtok_r(NULL, "\n", &save)) {
+		char *v[F__COUNT], a[32], b[32], c[32];
+		struct tagged *e;
+		const char *vm;
+		int base = 1;
+
+		if (text_split(l, '\t', v, F__COUNT) != F__COUNT)
+			continue;
+		e = find(t, v[F_NAME]);
+		if (!e || !e->role)
+			continue;
+		if (strcmp(e->role, "image") == 0 &&
+		    (has_base(r, v[F_NAME], &base) < 0))
+			return -1;
+		if (!base)
+			continue;
+		vm = e->vm_name ? e->vm_name : "-";
+		if (scripted)
+			fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v[F_NAME],
+				e->role, vm, v[F_ORIGIN], v[F_VOLSIZE],
+				v[F_USED], when(v[F_CREATION], c, sizeof(c)));
+		else
+			fprintf(f, "%-28s %-6s %-16s %-28s %8s %8s %s\n",
+				v[F_NAME], e->role, vm, v[F_ORIGIN],
+				human(v[F_VOLSIZE], a, sizeof(a)),
+				human(v[F_USED], b, sizeof(b)),
+				when(v[F_CREATION], c, sizeof(c)));
+	}
+	return 0;
 }
 
 int list_run(const struct runner *r, bool scripted)
 {
 	struct zfs_result zr;
-	char *out = NULL, *save = NULL;
-	row *rows = NULL;
-	size_t n = 0, alloc = 0;
+	struct tags t = { NULL, 0, 0 };
+	char *tags = NULL, *volumes = NULL;
+	int rc = -1;
 
-	if (zfs_list(r, LIST_PROPS, "volume,snapshot", NULL, &out, &zr) < 0)
-		return zfs_report("listing", "list", "datasets", &zr);
-	/* Each line split once, in place; rows point into out. */
-	for (char *l = strtok_r(out, "\n", &save); l;
-	     l = strtok_r(NULL, "\n", &save)) {
-		if (n == alloc) {
-			alloc = alloc ? 2 * alloc : 64;
-			rows = xrealloc(rows, alloc * sizeof(*rows));
-		}
-		if (text_split(l, '\t', rows[n], F__COUNT) == F__COUNT)
-			n++;
+	if (zfs_get_local(r, "qvm:role,qvm:name", "volume", NULL, &tags,
+			  &zr) < 0) {
+		zfs_report("listing", "read the tags of", "volumes", &zr);
+		goto done;
 	}
-
-	if (!scripted)
-		fprintf(msg_out(), "%-28s %-6s %-16s %-28s %8s %8s %s\n",
-			"NAME", "ROLE", "VM", "ORIGIN", "VOLSIZE", "USED",
-			"CREATED");
-	for (size_t i = 0; i < n; i++) {
-		char **f = rows[i], a[32], b[32], c[32];
-		bool image, vm;
-
-		if (strcmp(f[F_TYPE], "volume") != 0)
-			continue;
-		image = strcmp(f[F_ROLE], "image") == 0 &&
-			has_base(rows, n, f[F_NAME]);
-		vm = strcmp(f[F_ROLE], "vm") == 0;
-		if (!image && !vm)
-			continue;
-		if (scripted)
-			fprintf(msg_out(), "%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
-				f[F_NAME], f[F_ROLE], f[F_VMNAME],
-				f[F_ORIGIN], f[F_VOLSIZE], f[F_USED],
-				when(f[F_CREATION], c, sizeof(c)));
-		else
-			fprintf(msg_out(),
-				"%-28s %-6s %-16s %-28s %8s %8s %s\n",
-				f[F_NAME], f[F_ROLE], f[F_VMNAME],
-				f[F_ORIGIN], human(f[F_VOLSIZE], a, sizeof(a)),
-				human(f[F_USED], b, sizeof(b)),
-				when(f[F_CREATION], c, sizeof(c)));
+	parse_tags(tags, &t);
+	if (t.n && zfs_list(r, LIST_PROPS, "volume", NULL, &volumes, &zr) < 0) {
+		zfs_report("listing", "list", "volumes", &zr);
+		goto done;
 	}
-	free(rows);
-	free(out);
+	if (!volumes)
+		volumes = xstrdup("");	/* nothing tagged: nothing to list */
+	rc = show(r, scripted, volumes, &t);
+done:
 	fflush(msg_out());
-	return 0;
+	free(t.v);
+	free(tags);
+	free(volumes);
+	return rc;
 }

@@ -1,10 +1,14 @@
 /*
  * list: "qvm list [-H]": what qvm made, straight from ZFS (no state file).
  *
- * One line per volume carrying qvm's tag: images (qvm:role=image with an
- * @base snapshot) and VMs (qvm:role=vm, clones of an image): dataset, role,
- * VM name, origin, volsize, used, creation time. With scripted, fields are
- * tab-separated, sizes in bytes, and there is no header.
+ * One line per volume whose qvm:role is set on itself (zfs get -s local;
+ * snapshots and children inherit it and are not listed): images
+ * (qvm:role=image, with an @base snapshot) and VMs (qvm:role=vm, clones of
+ * an image): dataset, role, VM name, origin, volsize, used, creation time.
+ * zfs is asked about volumes only and the columns shown (plus, per image,
+ * whether IMAGE@base exists), never for every snapshot on the host. With
+ * scripted, fields are tab-separated, sizes in bytes, and there is no
+ * header.
  */
 #ifndef QVM_LIST_H
 #define QVM_LIST_H

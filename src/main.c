@@ -3,9 +3,10 @@
  *
  * main() parses the command line through one command table (so usage can
  * never drift from dispatch), runs the command, and alone decides the exit
- * status: 0 on success, 1 on any error, or death by the signal that
- * interrupted qvm once its rollback has run.
+ * status: 0 on success, 1 on any error (a failed write to stdout is one),
+ * or death by the signal that interrupted qvm once its rollback has run.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdbool.h>
@@ -93,7 +94,8 @@ static const struct command commands[] = {
 	{ "list", "H", 0, 0, false, cmd_list, "[-H]",
 	  "list the images and VMs qvm made (-H: tab-separated, bytes)" },
 	{ "destroy", "c:", 1, 1, false, cmd_destroy, "[-c URI] NAME",
-	  "remove a VM (domain, clone, seed) or an unused image" },
+	  "remove a VM (domain, clone, seed) or an unused image qvm made;\n"
+	  "           everything checked first; never a snapshot" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -200,9 +202,34 @@ static int parse_command_options(const struct command *cmd,
 	return 0;
 }
 
+/* What qvm printed must have reached its reader: a failed write to stdout
+ * (a full disk, a closed pipe) fails the command, whatever it was. */
+static int close_stdout(void)
+{
+	int e;
+
+	errno = 0;
+	if (fflush(stdout) != 0)
+		return msg_error("writing the output", "could not write to "
+				 "stdout: %s", strerror(errno));
+	/* An earlier write failed; stdio has dropped its errno by now. */
+	if (ferror(stdout))
+		return msg_error("writing the output", "could not write to "
+				 "stdout");
+	if (fclose(stdout) != 0) {
+		e = errno;
+		/* stdout is gone: nothing may flush it again. */
+		msg_set_streams(stderr, stderr);
+		return msg_error("writing the output", "could not write to "
+				 "stdout: %s", strerror(e));
+	}
+	return 0;
+}
+
 static int finish(int rc)
 {
-	fflush(stdout);
+	if (close_stdout() < 0)
+		rc = -1;
 	/* Interrupted: the rollback has run; end the way the signal says. */
 	signals_reraise();
 	return rc == 0 ? 0 : 1;
@@ -243,10 +270,10 @@ int main(int argc, char **argv)
 			break;
 		case 'h':
 			help();
-			return 0;
+			return finish(0);
 		case 'V':
 			printf("qvm %s\n", QVM_VERSION);
-			return 0;
+			return finish(0);
 		default:
 			fprintf(stderr, "qvm: unknown option '%s'\n",
 				argv[optind - 1]);

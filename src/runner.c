@@ -26,6 +26,7 @@ struct capture {
 	char *buf;
 	size_t len;
 	size_t alloc;
+	bool overflow;		/* more than RUN_CAPTURE_MAX came */
 };
 
 int runner_run(const struct runner *r, const char *const *argv,
@@ -93,6 +94,8 @@ static int capture_read(struct capture *c)
 		return (errno == EINTR || errno == EAGAIN) ? 1 : 0;
 	if (got == 0)
 		return 0;
+	if ((size_t)got > RUN_CAPTURE_MAX - c->len)
+		c->overflow = true;
 	if (c->len < RUN_CAPTURE_MAX) {
 		size_t keep = (size_t)got;
 
@@ -118,8 +121,9 @@ static long long now_ms(void)
 }
 
 /*
- * Drains both pipes until the child closes them. If qvm is interrupted,
- * the child is asked to stop (SIGTERM) and killed if it does not.
+ * Drains both pipes until the child and whatever it started close them. If
+ * qvm is interrupted, the child's whole process group is asked to stop
+ * (SIGTERM) and killed if it does not: a grandchild must not outlive it.
  */
 static void drain(pid_t pid, struct capture *cap, bool stoppable)
 {
@@ -142,10 +146,10 @@ static void drain(pid_t pid, struct capture *cap, bool stoppable)
 		rc = poll(pfd, n, 200);
 		if (stoppable && signals_interrupting()) {
 			if (!term_sent) {
-				kill(pid, SIGTERM);
+				kill(-pid, SIGTERM);
 				term_sent = now_ms();
 			} else if (now_ms() - term_sent > TERM_GRACE_MS) {
-				kill(pid, SIGKILL);
+				kill(-pid, SIGKILL);
 			}
 		}
 		if (rc <= 0)
@@ -174,11 +178,36 @@ static int wait_child(pid_t pid, bool stoppable)
 		if (errno != EINTR)
 			return 128 + SIGKILL;
 		if (stoppable && signals_interrupting())
-			kill(pid, SIGTERM);
+			kill(-pid, SIGTERM);
 	}
 	if (WIFSIGNALED(wstatus))
 		return 128 + WTERMSIG(wstatus);
 	return WEXITSTATUS(wstatus);
+}
+
+/* The environment of every child: qvm's own, with messages in the C
+ * locale, because qvm reads what its children print (gettext honours
+ * LANGUAGE over LC_ALL unless the locale is C; both are set). Built in the
+ * parent; the strings are environ's own, the array is the caller's to
+ * free. */
+static char **child_environ(void)
+{
+	static char lc_all[] = "LC_ALL=C";
+	static char language[] = "LANGUAGE=";
+	size_t n = 0, k = 0;
+	char **env;
+
+	while (environ && environ[n])
+		n++;
+	env = xmalloc((n + 3) * sizeof(*env));
+	for (size_t i = 0; i < n; i++)
+		if (strncmp(environ[i], "LC_ALL=", 7) != 0 &&
+		    strncmp(environ[i], "LANGUAGE=", 9) != 0)
+			env[k++] = environ[i];
+	env[k++] = lc_all;
+	env[k++] = language;
+	env[k] = NULL;
+	return env;
 }
 
 static int spawn_failed(const char *prog, int err, struct run_result *res)
@@ -228,8 +257,8 @@ static char *locate(const char *prog)
 
 /* In the child, between fork and exec: async-signal-safe calls only. An
  * exec failure is reported back through the report pipe as an errno. */
-static void child(const char *path, char *const *argv, int out, int err,
-		  int report)
+static void child(const char *path, char *const *argv, char *const *env,
+		  int out, int err, int report)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 	struct sigaction sa;
@@ -249,7 +278,7 @@ static void child(const char *path, char *const *argv, int out, int err,
 	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull >= 0 && dup2(devnull, 0) >= 0 && dup2(out, 1) >= 0 &&
 	    dup2(err, 2) >= 0)
-		execve(path, argv, environ);
+		execve(path, argv, env);
 	e = errno;
 	while (write(report, &e, sizeof(e)) < 0 && errno == EINTR)
 		;
@@ -262,6 +291,7 @@ int runner_real_run(void *ctx, const char *const *argv,
 	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, report[2] = { -1, -1 };
 	struct capture cap[2];
 	char *const *child_argv;
+	char **env = NULL;
 	char *path;
 	ssize_t got;
 	pid_t pid;
@@ -278,16 +308,19 @@ int runner_real_run(void *ctx, const char *const *argv,
 	}
 	/* execve's prototype predates const; it does not write argv. */
 	memcpy(&child_argv, &argv, sizeof(child_argv));
+	env = child_environ();
 	pid = fork();
 	if (pid < 0) {
 		e = errno;
 		goto fail;
 	}
 	if (pid == 0)
-		child(path, child_argv, out[1], err[1], report[1]);
+		child(path, child_argv, env, out[1], err[1], report[1]);
 	setpgid(pid, pid);	/* either side may win the race */
 	free(path);
+	free(env);
 	path = NULL;
+	env = NULL;
 	close(out[1]);
 	close(err[1]);
 	close(report[1]);
@@ -314,6 +347,16 @@ int runner_real_run(void *ctx, const char *const *argv,
 	res->err = cap[1].buf ? cap[1].buf : xstrdup("");
 	res->err_len = cap[1].len;
 	res->status = wait_child(pid, effect != RUN_COMMITS);
+	if (cap[0].overflow || cap[1].overflow) {
+		/* Never hand on cut output as if it were all. */
+		free(res->err);
+		res->err = xasprintf("%s: printed more than %d bytes on %s "
+				     "(qvm's limit); its output was not used",
+				     argv[0], RUN_CAPTURE_MAX,
+				     cap[0].overflow ? "stdout" : "stderr");
+		res->err_len = strlen(res->err);
+		res->status = RUN_OUTPUT_TOO_LONG;
+	}
 	return res->status;
 
 fail:
@@ -326,6 +369,7 @@ fail:
 			close(report[i]);
 	}
 	free(path);
+	free(env);
 	return spawn_failed(argv[0], e, res);
 }
 

@@ -10,24 +10,37 @@
  *   -1      the program could not be started; res->spawn_errno says why and
  *           res->err holds "PROG: command not found" (ENOENT) or
  *           "PROG: <strerror>".
+ *   -2      RUN_OUTPUT_TOO_LONG: the program printed more than
+ *           RUN_CAPTURE_MAX bytes on stdout or stderr; it ran to its end
+ *           (the rest was read and dropped), and res->err holds "PROG:
+ *           printed more than N bytes on STREAM (qvm's limit); ...".
+ *           Captured output is never cut silently.
  *   0..255  the program's exit status.
  *   128+N   the program was killed by signal N.
- * res->status holds the same value. stdout and stderr are captured (each at
- * most RUN_CAPTURE_MAX bytes; the rest is read and dropped) and kept whether
- * the command succeeded or not. The child never gets a shell; its stdin is
+ * res->status holds the same value. stdout and stderr are captured (each
+ * in a buffer that grows up to RUN_CAPTURE_MAX bytes) and kept whether the
+ * command succeeded or not. The child never gets a shell; its stdin is
  * /dev/null, it inherits only stdin, stdout and stderr of qvm's own
  * descriptors (all of qvm's are O_CLOEXEC), and it starts with default
  * signal dispositions, in a process group of its own (a Ctrl-C at the
- * terminal reaches qvm only; qvm decides what to stop). If qvm itself is interrupted (signals.h) while a command runs,
- * the real runner terminates the child (unless it is RUN_COMMITS) and
- * returns its status.
+ * terminal reaches qvm only; qvm decides what to stop). Its environment is
+ * qvm's with LC_ALL=C and LANGUAGE= (empty): qvm reads what children say,
+ * so they say it in the C locale, whatever the user's. If qvm itself is
+ * interrupted (signals.h) while a command runs, the real runner terminates
+ * the child's whole process group (unless it is RUN_COMMITS) and returns
+ * the child's status.
  */
 #ifndef QVM_RUNNER_H
 #define QVM_RUNNER_H
 
 #include <stddef.h>
 
-#define RUN_CAPTURE_MAX (1024 * 1024)
+/* 16 MiB: zfs lists only volumes for qvm, so this is tens of thousands
+ * of them. */
+#define RUN_CAPTURE_MAX (16 * 1024 * 1024)
+
+#define RUN_SPAWN_FAILED	(-1)
+#define RUN_OUTPUT_TOO_LONG	(-2)
 
 enum run_effect {
 	RUN_READS,	/* inspects only: safe to run in --dry-run */

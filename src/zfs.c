@@ -91,6 +91,7 @@ static const char *const explanations[ZFS_ERR__COUNT] = {
 	[ZFS_ERR_HAS_CHILDREN] = "it has snapshots or child datasets",
 	[ZFS_ERR_NOT_LOADED] = "ZFS is not available on this host",
 	[ZFS_ERR_NOT_FOUND_CMD] = "the zfs command is not installed",
+	[ZFS_ERR_OUTPUT] = "its output is larger than qvm accepts",
 	[ZFS_ERR_GENERIC] = "zfs failed",
 };
 
@@ -112,6 +113,8 @@ enum zfs_err zfs_classify(const char *err, int status)
 {
 	if (status == 0)
 		return ZFS_OK;
+	if (status == RUN_OUTPUT_TOO_LONG)
+		return ZFS_ERR_OUTPUT;
 	if (status < 0)
 		return ZFS_ERR_NOT_FOUND_CMD;
 	for (size_t i = 0; i < sizeof(zfs_messages) / sizeof(zfs_messages[0]);
@@ -258,6 +261,37 @@ int zfs_list(const struct runner *r, const char *props, const char *types,
 	}
 	if (name)
 		strvec_push(&argv, name);
+	return zfs_run(r, &argv, RUN_READS, out, zr);
+}
+
+int zfs_get_local(const struct runner *r, const char *props,
+		  const char *types, const char *name, char **out,
+		  struct zfs_result *zr)
+{
+	struct strvec argv = STRVEC_INIT;
+
+	strvec_pushv(&argv, (const char *const[]){ "zfs", "get", "-H", "-p",
+						   "-s", "local", "-o",
+						   "name,property,value",
+						   NULL });
+	if (types) {
+		strvec_push(&argv, "-t");
+		strvec_push(&argv, types);
+	}
+	strvec_push(&argv, props);
+	if (name)
+		strvec_push(&argv, name);
+	return zfs_run(r, &argv, RUN_READS, out, zr);
+}
+
+int zfs_snapshots(const struct runner *r, const char *name, char **out,
+		  struct zfs_result *zr)
+{
+	struct strvec argv = STRVEC_INIT;
+
+	strvec_pushv(&argv, (const char *const[]){ "zfs", "list", "-H", "-o",
+						   "name", "-t", "snapshot",
+						   "-d", "1", name, NULL });
 	return zfs_run(r, &argv, RUN_READS, out, zr);
 }
 

@@ -40,6 +40,7 @@ enum zfs_err {
 	ZFS_ERR_HAS_CHILDREN,
 	ZFS_ERR_NOT_LOADED,
 	ZFS_ERR_NOT_FOUND_CMD,	/* the zfs program itself is missing */
+	ZFS_ERR_OUTPUT,		/* it printed more than the runner keeps */
 	ZFS_ERR_GENERIC,
 	ZFS_ERR__COUNT
 };
@@ -90,6 +91,20 @@ int zfs_exists(const struct runner *r, const char *name,
  * in *out (malloc'd). */
 int zfs_list(const struct runner *r, const char *props, const char *types,
 	     const char *name, char **out, struct zfs_result *zr);
+
+/* zfs get -H -p -s local -o name,property,value [-t TYPES] PROPS [NAME]:
+ * the properties set on the dataset itself, not inherited (a snapshot or
+ * a child inherits its parent's qvm:* tags, as every user property), as
+ * raw "name<TAB>property<TAB>value" lines in *out (malloc'd). Without
+ * NAME, every dataset of TYPES. */
+int zfs_get_local(const struct runner *r, const char *props,
+		  const char *types, const char *name, char **out,
+		  struct zfs_result *zr);
+
+/* zfs list -H -o name -t snapshot -d 1 NAME: NAME's own snapshots, one
+ * per line, in *out (malloc'd). */
+int zfs_snapshots(const struct runner *r, const char *name, char **out,
+		  struct zfs_result *zr);
 
 /* Registers "destroy zvol NAME" (zfs destroy [-r] NAME, retried while
  * zfs says the new volume is busy) as the undo of its creation. */

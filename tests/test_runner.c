@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -153,14 +154,63 @@ static void child_gets_none_of_the_runners_pipes(void **state)
 	run_result_clear(&res);
 }
 
-static void output_is_bounded(void **state)
+static void too_much_output_is_an_error_never_cut_silently(void **state)
+{
+	struct run_result res;
+	char cmd[128];
+
+	(void)state;
+	/* One byte past the cap on stdout: all read (the child finishes),
+	 * memory stays bounded, and the result is an error that names the
+	 * program and the cap, not a success with the output cut. */
+	snprintf(cmd, sizeof(cmd), "head -c %d /dev/zero; echo fine >&2",
+		 RUN_CAPTURE_MAX + 1);
+	assert_int_equal(RUN(&res, "sh", "-c", cmd), RUN_OUTPUT_TOO_LONG);
+	assert_int_equal(res.status, RUN_OUTPUT_TOO_LONG);
+	assert_true(res.out_len <= RUN_CAPTURE_MAX);
+	snprintf(cmd, sizeof(cmd), "sh: printed more than %d bytes on stdout",
+		 RUN_CAPTURE_MAX);
+	assert_non_null(strstr(res.err, cmd));
+	run_result_clear(&res);
+	/* Exactly the cap is fine, and all of it is there. */
+	snprintf(cmd, sizeof(cmd), "%d", RUN_CAPTURE_MAX);
+	assert_int_equal(RUN(&res, "head", "-c", cmd, "/dev/zero"), 0);
+	assert_int_equal(res.out_len, RUN_CAPTURE_MAX);
+	run_result_clear(&res);
+	/* The same for stderr. */
+	snprintf(cmd, sizeof(cmd), "head -c %d /dev/zero >&2",
+		 RUN_CAPTURE_MAX + 1);
+	assert_int_equal(RUN(&res, "sh", "-c", cmd), RUN_OUTPUT_TOO_LONG);
+	assert_non_null(strstr(res.err, "bytes on stderr"));
+	run_result_clear(&res);
+}
+
+static void child_speaks_the_c_locale_and_keeps_the_rest(void **state)
 {
 	struct run_result res;
 
 	(void)state;
-	/* 3 MiB on stdout: all read (the child finishes), 1 MiB kept. */
-	assert_int_equal(RUN(&res, "head", "-c", "3145728", "/dev/zero"), 0);
-	assert_int_equal(res.out_len, RUN_CAPTURE_MAX);
+	/* A user's German locale must not reach a child whose messages
+	 * qvm parses; everything else in the environment does. */
+	setenv("LC_ALL", "de_DE.UTF-8", 1);
+	setenv("LANGUAGE", "de_DE:de", 1);
+	setenv("LANG", "de_DE.UTF-8", 1);
+	setenv("QVM_TEST_KEEP", "kept", 1);
+	assert_int_equal(RUN(&res, "sh", "-c",
+			     "echo \"LC_ALL=$LC_ALL LANGUAGE=${LANGUAGE-unset}"
+			     " KEEP=$QVM_TEST_KEEP\"; env | grep -c "
+			     "'^LC_ALL=\\|^LANGUAGE='"), 0);
+	assert_string_equal(res.out,
+			    "LC_ALL=C LANGUAGE= KEEP=kept\n2\n");
+	run_result_clear(&res);
+	unsetenv("LC_ALL");
+	unsetenv("LANGUAGE");
+	unsetenv("LANG");
+	unsetenv("QVM_TEST_KEEP");
+	/* Set even when qvm's own environment has neither. */
+	assert_int_equal(RUN(&res, "sh", "-c",
+			     "echo \"$LC_ALL ${LANGUAGE-unset}.\""), 0);
+	assert_string_equal(res.out, "C .\n");
 	run_result_clear(&res);
 }
 
@@ -175,6 +225,73 @@ static void interrupt_stops_the_child(void **state)
 	assert_true(time(NULL) - start < 5);
 	signals_set_pending(0);
 	run_result_clear(&res);
+}
+
+/* The interrupt comes once the grandchild is known to run (its pid is in
+ * the file): a SIGALRM every 20 ms checks, as a Ctrl-C would come. */
+static const char *grandchild_pidfile;
+
+static void interrupt_once_started(int sig)
+{
+	struct stat st;
+
+	(void)sig;
+	if (stat(grandchild_pidfile, &st) == 0 && st.st_size > 0)
+		signals_set_pending(SIGTERM);
+}
+
+static void interrupt_stops_the_childs_whole_process_group(void **state)
+{
+	struct itimerval every = { { 0, 20000 }, { 0, 20000 } }, off;
+	char path[] = "/tmp/qvm-test-grandchild.XXXXXX";
+	char script[256], buf[32] = "";
+	struct run_result res;
+	long grandchild = 0;
+	int fd = mkstemp(path), alive = 1;
+	FILE *f;
+
+	(void)state;
+	assert_true(fd >= 0);
+	close(fd);
+	/* The grandchild holds none of the runner's pipes: only a signal to
+	 * the group reaches it. */
+	snprintf(script, sizeof(script),
+		 "sleep 60 >/dev/null 2>&1 & echo $! > %s; wait", path);
+	grandchild_pidfile = path;
+	signal(SIGALRM, interrupt_once_started);
+	setitimer(ITIMER_REAL, &every, NULL);
+	assert_int_equal(RUN(&res, "sh", "-c", script), 128 + SIGTERM);
+	memset(&off, 0, sizeof(off));
+	setitimer(ITIMER_REAL, &off, NULL);
+	signal(SIGALRM, SIG_DFL);
+	signals_set_pending(0);
+	run_result_clear(&res);
+	f = fopen(path, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	unlink(path);
+	grandchild = strtol(buf, NULL, 10);
+	assert_true(grandchild > 1);
+	/* It was sent SIGTERM with its parent; give it a moment to go. */
+	for (int i = 0; i < 50 && alive; i++) {
+		char stat_path[64], st[512] = "";
+		FILE *s;
+
+		snprintf(stat_path, sizeof(stat_path), "/proc/%ld/stat",
+			 grandchild);
+		s = fopen(stat_path, "r");
+		/* Gone, or a zombie waiting for init. */
+		alive = s && fgets(st, sizeof(st), s) &&
+			!strstr(st, ") Z ");
+		if (s)
+			fclose(s);
+		if (alive)
+			usleep(20000);
+	}
+	if (alive)
+		kill((pid_t)grandchild, SIGKILL);
+	assert_false(alive);
 }
 
 static void held_signals_let_rollback_commands_finish(void **state)
@@ -238,8 +355,10 @@ int main(void)
 		cmocka_unit_test(arguments_reach_the_program_unchanged),
 		cmocka_unit_test(stdin_is_dev_null),
 		cmocka_unit_test(child_gets_none_of_the_runners_pipes),
-		cmocka_unit_test(output_is_bounded),
+		cmocka_unit_test(too_much_output_is_an_error_never_cut_silently),
+		cmocka_unit_test(child_speaks_the_c_locale_and_keeps_the_rest),
 		cmocka_unit_test(interrupt_stops_the_child),
+		cmocka_unit_test(interrupt_stops_the_childs_whole_process_group),
 		cmocka_unit_test(held_signals_let_rollback_commands_finish),
 		cmocka_unit_test(last_err_line_skips_trailing_blank_lines),
 		cmocka_unit_test(dry_run_prints_changes_and_runs_reads),

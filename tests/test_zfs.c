@@ -127,6 +127,9 @@ static const struct {
 	{ "", 134, ZFS_ERR_GENERIC },
 	{ "something new\n", 1, ZFS_ERR_GENERIC },
 	{ "zfs: command not found", -1, ZFS_ERR_NOT_FOUND_CMD },
+	/* The runner's "more than it keeps": not a missing zfs. */
+	{ "zfs: printed more than 16777216 bytes on stdout (qvm's limit); "
+	  "its output was not used", RUN_OUTPUT_TOO_LONG, ZFS_ERR_OUTPUT },
 };
 
 #define N_SAMPLES (sizeof(samples) / sizeof(samples[0]))
