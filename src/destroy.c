@@ -9,26 +9,18 @@
 #include <unistd.h>
 
 #include "msg.h"
+#include "owned.h"
 #include "strvec.h"
 #include "text.h"
 #include "virsh.h"
 #include "vm.h"
 #include "zfs.h"
 
-/* The tags qvm sets on a volume it makes; only those set on the volume
- * itself count (its snapshots and children inherit them). */
-#define TAGS "qvm:role,qvm:name,qvm:seed,qvm:connect,qvm:uuid"
-
 /* Snapshots named in a refusal, at most. */
 #define SHOW_SNAPSHOTS 5
 
 struct target {
-	char *dataset;
-	char *role;		/* "vm" or "image" */
-	char *vm_name;		/* qvm:name, for VMs */
-	char *seed;		/* qvm:seed, or NULL */
-	char *connect;		/* -c, qvm:connect, or NULL */
-	char *uuid;		/* qvm:uuid, or NULL (volumes made before it) */
+	struct owned own;	/* the volume and its tags */
 	char *base;		/* an image's DATASET@base, if it exists */
 	bool domain;		/* a VM's domain is defined */
 	bool running;		/* ... and not shut off */
@@ -36,142 +28,8 @@ struct target {
 
 static void target_free(struct target *t)
 {
-	free(t->dataset);
-	free(t->role);
-	free(t->vm_name);
-	free(t->seed);
-	free(t->connect);
-	free(t->uuid);
+	owned_free(&t->own);
 	free(t->base);
-}
-
-/* A bare name is a VM's: find the volume tagged with it. */
-static int find_vm(const struct runner *r, const char *task, const char *name,
-		   char **dataset)
-{
-	struct zfs_result zr;
-	char *out = NULL, *save = NULL;
-	struct strvec named = STRVEC_INIT, vms = STRVEC_INIT;
-	size_t found = 0;
-
-	if (zfs_get_local(r, "qvm:role,qvm:name", "volume", NULL, &out,
-			  &zr) < 0)
-		return zfs_report(task, "list", "volumes", &zr);
-	for (char *l = strtok_r(out, "\n", &save); l;
-	     l = strtok_r(NULL, "\n", &save)) {
-		char *f[3];	/* name, property, value */
-
-		if (text_split(l, '\t', f, 3) != 3)
-			continue;
-		if (strcmp(f[1], "qvm:name") == 0 && strcmp(f[2], name) == 0)
-			strvec_push(&named, f[0]);
-		else if (strcmp(f[1], "qvm:role") == 0 &&
-			 strcmp(f[2], "vm") == 0)
-			strvec_push(&vms, f[0]);
-	}
-	free(out);
-	for (size_t i = 0; i < named.n; i++)
-		for (size_t k = 0; k < vms.n; k++)
-			if (strcmp(named.v[i], vms.v[k]) == 0 && !found++)
-				*dataset = xstrdup(named.v[i]);
-	strvec_clear(&named);
-	strvec_clear(&vms);
-	if (found == 1)
-		return 0;
-	if (found > 1) {
-		free(*dataset);
-		*dataset = NULL;
-		return msg_error(task, "%zu volumes are tagged as VM '%s'; name "
-				 "the dataset instead", found, name);
-	}
-	return msg_error(task, "qvm made no VM named '%s' ('qvm list' shows "
-			 "what it made)", name);
-}
-
-/* The tags set on the dataset itself. */
-static int read_tags(const struct runner *r, const char *task,
-		     struct target *t)
-{
-	struct zfs_result zr;
-	char *out = NULL, *save = NULL;
-
-	if (zfs_get_local(r, TAGS, NULL, t->dataset, &out, &zr) < 0)
-		return zfs_report(task, "read the properties of", t->dataset,
-				  &zr);
-	for (char *l = strtok_r(out, "\n", &save); l;
-	     l = strtok_r(NULL, "\n", &save)) {
-		char *f[3], **slot = NULL;
-
-		if (text_split(l, '\t', f, 3) != 3 ||
-		    strcmp(f[0], t->dataset) != 0)
-			continue;
-		if (strcmp(f[1], "qvm:role") == 0)
-			slot = &t->role;
-		else if (strcmp(f[1], "qvm:name") == 0)
-			slot = &t->vm_name;
-		else if (strcmp(f[1], "qvm:seed") == 0)
-			slot = &t->seed;
-		else if (strcmp(f[1], "qvm:connect") == 0)
-			slot = &t->connect;
-		else if (strcmp(f[1], "qvm:uuid") == 0)
-			slot = &t->uuid;
-		if (slot && !*slot && *f[2] && strcmp(f[2], "-") != 0)
-			*slot = xstrdup(f[2]);
-	}
-	free(out);
-	return 0;
-}
-
-/* A domain name as qvm gives it (qvmfile's rule): it goes to virsh as an
- * argument, so nothing that could read as an option. */
-static bool vm_name_ok(const char *s)
-{
-	return *s && *s != '-' && *s != '.' &&
-	       strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-			 "0123456789_.:-") == strlen(s);
-}
-
-static int resolve(const struct runner *r, const char *task,
-		   const char *name, const char *connect, struct target *t)
-{
-	struct zfs_result zr;
-	char *type = NULL;
-	int rc;
-
-	if (strpbrk(name, "@#"))
-		return msg_error(task, "%s is a snapshot or bookmark, not a "
-				 "volume; qvm destroys only the volumes it "
-				 "made (name the VM, or the image's volume)",
-				 name);
-	if (strchr(name, '/'))
-		t->dataset = xstrdup(name);
-	else if (find_vm(r, task, name, &t->dataset) < 0)
-		return -1;
-	if (zfs_get(r, t->dataset, "type", &type, &zr) < 0)
-		return zfs_report(task, "read the properties of", t->dataset,
-				  &zr);
-	rc = strcmp(type, "volume");
-	if (rc != 0)
-		msg_error(task, "%s is a %s, not a volume; qvm destroys only "
-			  "the volumes it made", t->dataset, type);
-	free(type);
-	if (rc != 0 || read_tags(r, task, t) < 0)
-		return -1;
-	if (!t->role || (strcmp(t->role, "vm") != 0 &&
-			 strcmp(t->role, "image") != 0))
-		return msg_error(task, "%s does not carry qvm's tag (qvm:role); "
-				 "qvm destroys only what it made", t->dataset);
-	if (strcmp(t->role, "image") == 0)
-		return 0;
-	if (!t->vm_name || !vm_name_ok(t->vm_name))
-		return msg_error(task, "%s is tagged as a VM but its qvm:name "
-				 "is %s; left alone", t->dataset,
-				 t->vm_name ? "not a VM name" : "not set");
-	if (connect) {
-		free(t->connect);
-		t->connect = xstrdup(connect);
-	}
-	return 0;
 }
 
 /* Refuses a volume with snapshots qvm did not make: destroying it would
@@ -224,7 +82,7 @@ static void virsh_read(const struct runner *r, const struct target *t,
 {
 	struct strvec argv = STRVEC_INIT;
 
-	virsh_argv(&argv, t->connect, verb, t->vm_name);
+	virsh_argv(&argv, t->own.connect, verb, t->own.vm_name);
 	runner_run(r, strvec_argv(&argv), RUN_READS, res);
 	strvec_clear(&argv);
 }
@@ -263,7 +121,7 @@ static int check_domain(const struct runner *r, const char *task,
 	if (res.status != 0) {
 		if (!virsh_domain_missing(&res))
 			rc = msg_error(task, "could not query domain %s: %s; "
-				       "nothing was changed", t->vm_name,
+				       "nothing was changed", t->own.vm_name,
 				       run_result_last_err(&res, last,
 							   sizeof(last)));
 		run_result_clear(&res);
@@ -273,20 +131,20 @@ static int check_domain(const struct runner *r, const char *task,
 	t->running = strncmp(res.out, "shut off", 8) != 0;
 	run_result_clear(&res);
 
-	if (t->uuid) {
+	if (t->own.uuid) {
 		virsh_read(r, t, "domuuid", &res);
 		res.out[strcspn(res.out, "\r\n")] = '\0';
 		if (res.status != 0)
 			rc = msg_error(task, "could not read the UUID of "
 				       "domain %s: %s; nothing was changed",
-				       t->vm_name,
+				       t->own.vm_name,
 				       run_result_last_err(&res, last,
 							   sizeof(last)));
-		else if (strcasecmp(res.out, t->uuid) != 0)
+		else if (strcasecmp(res.out, t->own.uuid) != 0)
 			rc = msg_error(task, "domain %s has UUID %s, not the "
 				       "%s qvm gave it (qvm:uuid): it is not "
 				       "the VM qvm made; nothing was changed",
-				       t->vm_name, res.out, t->uuid);
+				       t->own.vm_name, res.out, t->own.uuid);
 		run_result_clear(&res);
 		return rc;
 	}
@@ -294,12 +152,12 @@ static int check_domain(const struct runner *r, const char *task,
 	virsh_read(r, t, "domblklist", &res);
 	if (res.status != 0)
 		rc = msg_error(task, "could not read the disks of domain %s: "
-			       "%s; nothing was changed", t->vm_name,
+			       "%s; nothing was changed", t->own.vm_name,
 			       run_result_last_err(&res, last, sizeof(last)));
-	else if (!uses_volume(res.out, t->dataset))
+	else if (!uses_volume(res.out, t->own.dataset))
 		rc = msg_error(task, "domain %s does not use %s as a disk: it "
 			       "is not the VM qvm made; nothing was changed",
-			       t->vm_name, t->dataset);
+			       t->own.vm_name, t->own.dataset);
 	run_result_clear(&res);
 	return rc;
 }
@@ -309,14 +167,14 @@ static int check_seed(const char *task, const struct target *t)
 {
 	const char *base;
 
-	if (!t->seed)
+	if (!t->own.seed)
 		return 0;
-	base = strrchr(t->seed, '/');
+	base = strrchr(t->own.seed, '/');
 	/* Only a directory named after the VM, as qvm makes it. */
-	if (!base || strcmp(base + 1, t->vm_name) != 0)
+	if (!base || strcmp(base + 1, t->own.vm_name) != 0)
 		return msg_error(task, "the recorded seed %s is not a qvm seed "
 				 "directory for %s; nothing was changed",
-				 t->seed, t->vm_name);
+				 t->own.seed, t->own.vm_name);
 	return 0;
 }
 
@@ -328,38 +186,38 @@ static int remove_domain(const struct runner *r, const char *task,
 	char last[512];
 
 	if (!t->domain) {
-		msg_info("Domain %s is not defined", t->vm_name);
+		msg_info("Domain %s is not defined", t->own.vm_name);
 		return 0;
 	}
 	if (t->running) {
-		virsh_argv(&argv, t->connect, "destroy", t->vm_name);
+		virsh_argv(&argv, t->own.connect, "destroy", t->own.vm_name);
 		runner_run(r, strvec_argv(&argv), RUN_CHANGES, &res);
 		strvec_clear(&argv);
 		if (res.status != 0 && !strstr(res.err, "not running")) {
 			msg_error(task, "could not stop domain %s: %s; nothing "
-				  "was removed", t->vm_name,
+				  "was removed", t->own.vm_name,
 				  run_result_last_err(&res, last,
 						      sizeof(last)));
 			run_result_clear(&res);
 			return -1;
 		}
 		run_result_clear(&res);
-		msg_info("Stopped domain %s", t->vm_name);
+		msg_info("Stopped domain %s", t->own.vm_name);
 	}
-	virsh_argv(&argv, t->connect, "undefine", t->vm_name);
+	virsh_argv(&argv, t->own.connect, "undefine", t->own.vm_name);
 	strvec_push(&argv, "--nvram");
 	runner_run(r, strvec_argv(&argv), RUN_CHANGES, &res);
 	strvec_clear(&argv);
 	if (res.status != 0) {
 		msg_error(task, "could not undefine domain %s: %s; its disk %s "
-			  "and seed are left", t->vm_name,
+			  "and seed are left", t->own.vm_name,
 			  run_result_last_err(&res, last, sizeof(last)),
-			  t->dataset);
+			  t->own.dataset);
 		run_result_clear(&res);
 		return -1;
 	}
 	run_result_clear(&res);
-	msg_info("Undefined domain %s", t->vm_name);
+	msg_info("Undefined domain %s", t->own.vm_name);
 	return 0;
 }
 
@@ -368,15 +226,15 @@ static int remove_seed(const char *task, const struct target *t)
 	char *iso;
 	int rc = 0;
 
-	if (!t->seed)
+	if (!t->own.seed)
 		return 0;
-	iso = xasprintf("%s/" SEED_ISO_NAME, t->seed);
+	iso = xasprintf("%s/" SEED_ISO_NAME, t->own.seed);
 	if ((unlink(iso) < 0 && errno != ENOENT) ||
-	    (rmdir(t->seed) < 0 && errno != ENOENT)) {
+	    (rmdir(t->own.seed) < 0 && errno != ENOENT)) {
 		rc = msg_error(task, "could not remove the seed %s: %s",
-			       t->seed, strerror(errno));
+			       t->own.seed, strerror(errno));
 	} else {
-		msg_info("Removed seed %s", t->seed);
+		msg_info("Removed seed %s", t->own.seed);
 	}
 	free(iso);
 	return rc;
@@ -410,11 +268,11 @@ static int destroy_image(const struct runner *r, const char *task,
 			 struct target *t)
 {
 	struct zfs_result zr;
-	char *base = xasprintf("%s@base", t->dataset);
+	char *base = xasprintf("%s@base", t->own.dataset);
 	bool has_base;
 	int rc;
 
-	rc = check_snapshots(r, task, t->dataset, base, &has_base);
+	rc = check_snapshots(r, task, t->own.dataset, base, &has_base);
 	if (rc == 0 && has_base) {
 		t->base = base;
 		base = NULL;
@@ -430,15 +288,15 @@ static int destroy_image(const struct runner *r, const char *task,
 			return zfs_report(task, "destroy", t->base, &zr);
 		msg_info("Destroyed snapshot %s", t->base);
 	}
-	if (zfs_destroy(r, t->dataset, false, &zr) < 0) {
-		zfs_report(task, "destroy", t->dataset, &zr);
+	if (zfs_destroy(r, t->own.dataset, false, &zr) < 0) {
+		zfs_report(task, "destroy", t->own.dataset, &zr);
 		if (t->base)
 			msg_error(task, "its snapshot %s was destroyed; zvol "
-				  "%s is left", t->base, t->dataset);
+				  "%s is left", t->base, t->own.dataset);
 		return -1;
 	}
-	msg_info("Destroyed zvol %s", t->dataset);
-	msg_info("Image %s destroyed", t->dataset);
+	msg_info("Destroyed zvol %s", t->own.dataset);
+	msg_info("Image %s destroyed", t->own.dataset);
 	return 0;
 }
 
@@ -451,20 +309,20 @@ static int destroy_vm(const struct runner *r, const char *task,
 	/* Everything that can be known first, so a refusal changes nothing:
 	 * snapshots (with their clones and holds) would make the volume's
 	 * destroy fail after the domain is gone. */
-	if (check_snapshots(r, task, t->dataset, NULL, &none) < 0 ||
+	if (check_snapshots(r, task, t->own.dataset, NULL, &none) < 0 ||
 	    check_seed(task, t) < 0 || check_domain(r, task, t) < 0)
 		return -1;
 	if (remove_domain(r, task, t) < 0)
 		return -1;
-	if (zfs_destroy(r, t->dataset, false, &zr) < 0) {
-		zfs_report(task, "destroy", t->dataset, &zr);
+	if (zfs_destroy(r, t->own.dataset, false, &zr) < 0) {
+		zfs_report(task, "destroy", t->own.dataset, &zr);
 		return msg_error(task, "domain %s was undefined; its zvol %s "
-				 "and seed are left", t->vm_name, t->dataset);
+				 "and seed are left", t->own.vm_name, t->own.dataset);
 	}
-	msg_info("Destroyed zvol %s", t->dataset);
+	msg_info("Destroyed zvol %s", t->own.dataset);
 	if (remove_seed(task, t) < 0)
 		return -1;
-	msg_info("VM %s destroyed", t->vm_name);
+	msg_info("VM %s destroyed", t->own.vm_name);
 	return 0;
 }
 
@@ -475,8 +333,8 @@ int destroy_run(const struct runner *r, const char *name, const char *connect)
 	int rc = -1;
 
 	memset(&t, 0, sizeof(t));
-	if (resolve(r, task, name, connect, &t) == 0) {
-		if (strcmp(t.role, "image") == 0)
+	if (owned_resolve(r, task, "destroys", name, connect, &t.own) == 0) {
+		if (strcmp(t.own.role, "image") == 0)
 			rc = destroy_image(r, task, &t);
 		else
 			rc = destroy_vm(r, task, &t);
