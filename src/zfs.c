@@ -233,6 +233,22 @@ int zfs_get(const struct runner *r, const char *name, const char *prop,
 	return 0;
 }
 
+int zfs_get_local(const struct runner *r, const char *name, const char *prop,
+		  char **value, struct zfs_result *zr)
+{
+	struct strvec argv = STRVEC_INIT;
+	char *out = NULL;
+
+	strvec_pushv(&argv, (const char *const[]){ "zfs", "get", "-Hp", "-o",
+						   "value", "-s", "local",
+						   prop, name, NULL });
+	if (zfs_run(r, &argv, RUN_READS, &out, zr) < 0)
+		return -1;
+	out[strcspn(out, "\n")] = '\0';
+	*value = out;
+	return 0;
+}
+
 int zfs_exists(const struct runner *r, const char *name,
 	       struct zfs_result *zr)
 {
