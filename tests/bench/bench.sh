@@ -63,13 +63,13 @@ else
 		die "cannot build tests/bench/stub.c"
 	STUB_KIND="dynamically linked C binary (no libc.a for -static)"
 fi
-for name in zfs genisoimage virt-install; do
+for name in zfs genisoimage virt-install virsh; do
 	ln "$WORK/stub" "$WORK/stubs/$name"
 done
 BT=$WORK/bin/benchtool
 
 # Everything below runs with the stubs first in PATH, so qvm never reaches
-# a real zfs, genisoimage or virt-install.
+# a real zfs, genisoimage, virt-install or virsh.
 export PATH="$WORK/stubs:$PATH"
 export QVM_ZVOL_DIR="$WORK/zvol"
 export QVM_SEED_DIR="$WORK/seed"
@@ -294,7 +294,7 @@ Specification: issue 7.
 - $(nproc) CPUs: $CPU; $MEM RAM; kernel $(uname -r)
 - cache and targets on $FSTYPE ($CACHE)
 - $QVM_V; $QEMU_V; $DD_V; $CC_V
-- stubs (zfs, genisoimage, virt-install): one $STUB_KIND
+- stubs (zfs, genisoimage, virt-install, virsh): one $STUB_KIND
 
 ## Test image
 
