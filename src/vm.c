@@ -360,9 +360,19 @@ static int step_clone(struct vm_run *v)
 
 static int step_device(struct vm_run *v)
 {
-	if (v->dry_run)
-		return 0;
 	say(v, "Waiting for %s", v->device);
+	if (v->dry_run) {
+		/* udev makes it: the script waits as qvm would. */
+		unsigned ms = device_timeout_ms();
+		char *secs = xasprintf("%u.%03u", ms / 1000, ms % 1000);
+
+		dryrun_print(msg_out(), (const char *const[]){
+			"timeout", secs, "sh", "-c",
+			"until [ -b \"$1\" ] || [ -f \"$1\" ]; do sleep 0.1; "
+			"done", "sh", v->device, NULL });
+		free(secs);
+		return 0;
+	}
 	return device_await(v->task, v->device);
 }
 

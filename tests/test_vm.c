@@ -797,6 +797,13 @@ static void dry_run_writes_nothing_and_prints_a_script(void **state)
 			 F->seed, F->iso, F->seed, F->seed);
 	assert_non_null(strstr(F->out, want));
 	free(want);
+	want = xasprintf("\n# Waiting for %s\n"
+			 "timeout 0.300 sh -c 'until [ -b \"$1\" ] || "
+			 "[ -f \"$1\" ]; do sleep 0.1; done' sh %s\n"
+			 "# Creating domain web1 (virt-install)\n"
+			 "virt-install --name web1 ", F->device, F->device);
+	assert_non_null(strstr(F->out, want));
+	free(want);
 	assert_non_null(strstr(F->out, "--import --disk path="));
 	assert_non_null(strstr(F->out, ",device=cdrom --uuid "));
 	assert_non_null(strstr(F->out, "\n# Dry run: nothing was changed\n"));
