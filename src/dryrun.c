@@ -40,6 +40,17 @@ void dryrun_print(FILE *out, const char *const *argv)
 	fflush(out);
 }
 
+void dryrun_print_write(FILE *out, const char *path, const char *data)
+{
+	fputs("printf %s ", out);
+	/* Even an empty file: '' is a word. */
+	print_word(out, data);
+	fputs(" > ", out);
+	print_word(out, path);
+	fputc('\n', out);
+	fflush(out);
+}
+
 int dryrun_run(void *ctx, const char *const *argv, enum run_effect effect,
 	       struct run_result *res)
 {

@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "dryrun.h"
 #include "msg.h"
 #include "text.h"
 
@@ -81,6 +82,12 @@ void seed_iso_argv(struct strvec *argv, const char *iso_path,
 		strvec_pushf(argv, "%s/network-config", dir);
 }
 
+/* The files of a seed, in the order genisoimage gets them. */
+static const char *const seed_files[] = { "user-data", "meta-data",
+					  "network-config" };
+
+/* Creates dir/name (it must not exist) holding data, mode 0600; on
+ * failure nothing is left. */
 static int write_file(const char *dir, const char *name, const char *data,
 		      char *errbuf, size_t errsize)
 {
@@ -92,7 +99,8 @@ static int write_file(const char *dir, const char *name, const char *data,
 	if (fd < 0) {
 		snprintf(errbuf, errsize, "cannot create %s: %s", path,
 			 strerror(errno));
-		goto done;
+		free(path);
+		return -1;
 	}
 	while (off < len) {
 		ssize_t n = write(fd, data + off, len - off);
@@ -117,32 +125,41 @@ static int write_file(const char *dir, const char *name, const char *data,
 done:
 	if (fd >= 0)
 		close(fd);
+	if (rc < 0)
+		unlink(path);	/* ours: O_EXCL made it */
 	free(path);
 	return rc;
 }
 
-static void remove_dir(const char *dir)
+/* The first n seed files in dir: removed, or with show, the command that
+ * removes them printed. */
+static void remove_files(const char *dir, size_t n, FILE *show)
 {
-	static const char *const files[] = { "user-data", "meta-data",
-					     "network-config" };
+	struct strvec argv = STRVEC_INIT;
 
-	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		char *p = xasprintf("%s/%s", dir, files[i]);
+	strvec_pushv(&argv, (const char *const[]){ "rm", "--", NULL });
+	for (size_t i = 0; i < n; i++) {
+		char *p = xasprintf("%s/%s", dir, seed_files[i]);
 
-		unlink(p);
+		if (!show)
+			unlink(p);
+		strvec_push(&argv, p);
 		free(p);
 	}
-	rmdir(dir);
+	if (show && n)
+		dryrun_print(show, strvec_argv(&argv));
+	strvec_clear(&argv);
 }
 
 int seed_iso_build(const struct runner *r, const struct qvmfile *qf,
-		   const char *iso_path, const char *task)
+		   const char *dir, const char *iso_path, const char *task,
+		   FILE *show)
 {
 	struct strvec argv = STRVEC_INIT;
 	struct run_result res = RUN_RESULT_INIT;
 	char *user = NULL, *meta = NULL, *net = NULL, *iid = NULL;
-	char *dir = NULL;
-	const char *tmp = getenv("TMPDIR");
+	const char *data[3];
+	size_t n_files, written = 0;
 	char errbuf[512] = "";
 	char last[512];
 	int rc = -1;
@@ -157,21 +174,22 @@ int seed_iso_build(const struct runner *r, const struct qvmfile *qf,
 		msg_error(task, "cannot write the cloud-init seed: %s", errbuf);
 		goto done;
 	}
+	data[0] = user;
+	data[1] = meta;
+	data[2] = net;
+	n_files = net ? 3 : 2;
 
-	dir = xasprintf("%s/qvm-seed.XXXXXX", tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(dir)) {
-		msg_error(task, "cannot create a temporary directory %s: %s",
-			  dir, strerror(errno));
-		free(dir);
-		dir = NULL;
-		goto done;
-	}
-	if (write_file(dir, "user-data", user, errbuf, sizeof(errbuf)) < 0 ||
-	    write_file(dir, "meta-data", meta, errbuf, sizeof(errbuf)) < 0 ||
-	    (net && write_file(dir, "network-config", net, errbuf,
-			       sizeof(errbuf)) < 0)) {
-		msg_error(task, "%s", errbuf);
-		goto done;
+	for (; written < n_files; written++) {
+		if (show) {
+			char *p = xasprintf("%s/%s", dir, seed_files[written]);
+
+			dryrun_print_write(show, p, data[written]);
+			free(p);
+		} else if (write_file(dir, seed_files[written], data[written],
+				      errbuf, sizeof(errbuf)) < 0) {
+			msg_error(task, "%s", errbuf);
+			goto done;
+		}
 	}
 
 	seed_iso_argv(&argv, iso_path, dir, net != NULL);
@@ -181,17 +199,19 @@ int seed_iso_build(const struct runner *r, const struct qvmfile *qf,
 		goto done;
 	}
 	/* genisoimage honours the umask; the seed holds secrets. */
-	if (chmod(iso_path, 0600) < 0 && errno != ENOENT) {
+	if (show)
+		dryrun_print(show, (const char *const[]){ "chmod", "0600",
+							  iso_path, NULL });
+	else if (chmod(iso_path, 0600) < 0 && errno != ENOENT) {
 		msg_error(task, "cannot set the mode of %s: %s", iso_path,
 			  strerror(errno));
 		goto done;
 	}
 	rc = 0;
 done:
-	if (dir) {
-		remove_dir(dir);
-		free(dir);
-	}
+	/* Whatever happened, the secrets do not stay beside the ISO. */
+	if (!show || rc == 0)
+		remove_files(dir, written, show);
 	run_result_clear(&res);
 	strvec_clear(&argv);
 	free(user);

@@ -7,15 +7,18 @@
  * meta-data document without "qvm", plus "instance-id" and
  * "local-hostname: NAME" where the user gave none (qvmfile made sure
  * NAME is then a valid host name). network-config, when
- * given, is written the same way. The files are written into a private
- * mkdtemp(3) directory that is removed on every path, and genisoimage
- * makes the ISO (volume id "cidata", Joliet and Rock Ridge) at iso_path,
- * mode 0600 (user-data can hold secrets).
+ * given, is written the same way. The files are written, mode 0600, into
+ * the VM's own seed directory (which the caller created for this run, so
+ * nothing else is in it, and no temporary directory is needed), and are
+ * removed from it on every path once genisoimage has made the ISO (volume
+ * id "cidata", Joliet and Rock Ridge) at iso_path, mode 0600 (user-data
+ * can hold secrets).
  */
 #ifndef QVM_SEED_H
 #define QVM_SEED_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "qvmfile.h"
 #include "runner.h"
@@ -35,9 +38,13 @@ char *seed_instance_id(const char *name);
 void seed_iso_argv(struct strvec *argv, const char *iso_path,
 		   const char *dir, int with_network_config);
 
-/* Builds the ISO through r; reports under task and returns -1 on failure
- * (a partial ISO may be left at iso_path: the caller owns its removal). */
+/* Builds the ISO through r from files written into dir; reports under
+ * task and returns -1 on failure (a partial ISO may be left at iso_path:
+ * the caller owns its removal). With show non-NULL nothing is written or
+ * removed: each step is printed to show as a shell command instead, in
+ * order (genisoimage goes through r, which prints it in a dry run). */
 int seed_iso_build(const struct runner *r, const struct qvmfile *qf,
-		   const char *iso_path, const char *task);
+		   const char *dir, const char *iso_path, const char *task,
+		   FILE *show);
 
 #endif

@@ -54,9 +54,14 @@ size_t undo_run(struct undo *u, const char *task)
 		char *why = NULL;
 		char done[64];
 
-		if (e->fn(e->arg, &why) == 0) {
+		int rc = e->fn(e->arg, &why);
+
+		if (rc == 0) {
 			msg_info("Undid: %s %s", past(e->verb, done,
 						      sizeof(done)), e->what);
+		} else if (rc == UNDO_NOTHING) {
+			if (why)
+				msg_info("Nothing to undo: %s", why);
 		} else {
 			msg_error(task, "%s was created but could not be %s: "
 				  "%s; %s it by hand", e->what,

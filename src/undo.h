@@ -15,8 +15,13 @@
 
 #include <stddef.h>
 
-/* Undoes one change. Returns 0, or -1 with a malloc'd reason in *why. */
+/* Undoes one change. Returns 0; or UNDO_NOTHING when it finds that the
+ * change never happened (a command failed before making it), with what
+ * it found in *why (malloc'd, may stay NULL); or -1 with a malloc'd
+ * reason in *why. */
 typedef int (*undo_fn)(void *arg, char **why);
+
+#define UNDO_NOTHING 1
 
 struct undo_entry {
 	char *what;		/* "zvol tank/web1" */
@@ -40,8 +45,9 @@ void undo_push(struct undo *u, const char *what, const char *verb,
 	       undo_fn fn, void *arg, void (*free_arg)(void *arg));
 
 /* Runs the journal in reverse and empties it. Prints "Undid: VERB WHAT"
- * lines on stdout and an error line per failure under task. Returns the
- * number of undos that failed. */
+ * lines on stdout ("Nothing to undo: WHY" for a change that never
+ * happened) and an error line per failure under task. Returns the number
+ * of undos that failed. */
 size_t undo_run(struct undo *u, const char *task);
 
 /* Success: forget the journal without running it. */

@@ -1,6 +1,7 @@
 #include "vm.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,7 @@ struct vm_run {
 	char *snapshot;		/* BASE@base */
 	char *target;		/* PARENT/NAME */
 	char *device;		/* ZVOL_DIR/PARENT/NAME */
+	char *seed_base;	/* SEED_DIR, absolute */
 	char *seed_dir;		/* SEED_DIR/NAME */
 	char *iso;		/* SEED_DIR/NAME/seed.iso */
 	const char *connect;	/* libvirt URI from the vm document, or NULL */
@@ -39,14 +41,45 @@ struct vm_run {
 	unsigned wait;		/* seconds to wait for cloud-init, or 0 */
 	struct strvec props;	/* zfs clone -o arguments */
 	char run_id[17];	/* qvm:run: this run's mark on what it makes */
+	char uuid[VIRSH_UUID_SIZE];	/* the domain's: virt-install --uuid */
 	struct undo undo;
 };
 
-const char *vm_seed_dir(void)
+char *vm_seed_dir(void)
 {
 	const char *d = getenv("QVM_SEED_DIR");
+	char *cwd, *abs;
 
-	return d && *d ? d : SEED_DIR_DEFAULT;
+	if (!d || !*d)
+		return xstrdup(SEED_DIR_DEFAULT);
+	if (*d == '/')
+		return xstrdup(d);
+	/* Recorded in qvm:seed for destroy, which may run elsewhere. */
+	cwd = getcwd(NULL, 0);
+	if (!cwd)
+		return NULL;
+	while (d[0] == '.' && d[1] == '/')
+		d += 2 + strspn(d + 2, "/");
+	abs = *d && strcmp(d, ".") ?
+		xasprintf("%s%s%s", cwd, strcmp(cwd, "/") ? "/" : "", d) :
+		xstrdup(cwd);
+	free(cwd);
+	return abs;
+}
+
+/* A progress line; in a dry run a comment of the printed script. */
+__attribute__((format(printf, 2, 3)))
+static void say(const struct vm_run *v, const char *fmt, ...)
+{
+	va_list ap;
+	char *s;
+
+	va_start(ap, fmt);
+	if (vasprintf(&s, fmt, ap) < 0)
+		abort();	/* out of memory, as xasprintf */
+	va_end(ap);
+	msg_info("%s%s", v->dry_run ? "# " : "", s);
+	free(s);
 }
 
 /* ---- undo actions; each owns a malloc'd argument ---- */
@@ -89,6 +122,7 @@ static void free_seed_undo(void *arg)
 struct domain_undo {
 	const struct runner *r;
 	char *name;
+	char *uuid;		/* the only domain this undo may touch */
 	char *connect;
 };
 
@@ -100,24 +134,30 @@ static int undo_domain(void *arg, char **why)
 	char last[512];
 	int status;
 
-	/* Stop it if it runs; "not running" is fine. */
-	virsh_argv(&argv, d->connect, "destroy", d->name);
+	/* By UUID: a domain of the same name is someone else's. Stop it
+	 * if it runs ("not running" is fine), then undefine it. */
+	virsh_argv(&argv, d->connect, "destroy", d->uuid);
 	runner_run(d->r, strvec_argv(&argv), RUN_CHANGES, &res);
 	run_result_clear(&res);
 	strvec_clear(&argv);
 
-	virsh_argv(&argv, d->connect, "undefine", d->name);
+	virsh_argv(&argv, d->connect, "undefine", d->uuid);
 	strvec_push(&argv, "--nvram");
 	status = runner_run(d->r, strvec_argv(&argv), RUN_CHANGES, &res);
 	strvec_clear(&argv);
-	/* virt-install may have failed before defining it: nothing to undo. */
-	if (status != 0 && !virsh_domain_missing(&res)) {
-		*why = xstrdup(run_result_last_err(&res, last, sizeof(last)));
+	if (status == 0) {
 		run_result_clear(&res);
-		return -1;
+		return 0;
 	}
+	/* virt-install failed before defining it: nothing to undo. */
+	if (status > 0 && status < 128 && virsh_domain_missing(&res)) {
+		*why = xasprintf("domain %s was not defined", d->name);
+		run_result_clear(&res);
+		return UNDO_NOTHING;
+	}
+	*why = xstrdup(run_result_last_err(&res, last, sizeof(last)));
 	run_result_clear(&res);
-	return 0;
+	return -1;
 }
 
 static void free_domain_undo(void *arg)
@@ -125,11 +165,69 @@ static void free_domain_undo(void *arg)
 	struct domain_undo *d = arg;
 
 	free(d->name);
+	free(d->uuid);
 	free(d->connect);
 	free(d);
 }
 
 /* ---- checks before any change ---- */
+
+/* The target exists: say what it is, and what the user may do about
+ * it, by qvm's own tag on it (set there, not inherited). */
+static int report_target_exists(struct vm_run *v)
+{
+	struct zfs_result zr;
+	char *role = NULL;
+	char *hint;
+	int rc;
+
+	if (zfs_get_local_value(v->r, v->target, "qvm:role", &role, &zr) < 0)
+		hint = xstrdup("choose another name");
+	else if (strcmp(role, "vm") == 0)
+		hint = xasprintf("it is a VM qvm made: choose another name, "
+				 "or remove that VM first with 'qvm destroy "
+				 "%s'", v->target);
+	else if (strcmp(role, "image") == 0)
+		hint = xstrdup("it is an image qvm made: choose another name");
+	else
+		hint = xstrdup("qvm did not make it: choose another name");
+	rc = msg_error(v->task, "%s already exists; qvm leaves it untouched "
+		       "(%s)", v->target, hint);
+	free(hint);
+	free(role);
+	return rc;
+}
+
+/* A domain that answers to the VM's name, on the VM's libvirt, is someone
+ * else's: virt-install --dry-run does not notice it, and the real run
+ * would fail only after the clone. */
+static int check_domain_free(struct vm_run *v)
+{
+	char errbuf[512];
+	char *found = NULL;
+	int rc;
+
+	rc = virsh_domain_lookup(v->r, v->connect, v->qf.name, &found,
+				 errbuf, sizeof(errbuf));
+	if (rc < 0)
+		return msg_error(v->task, "could not look up domain %s%s%s: "
+				 "%s", v->qf.name, v->connect ? " on " : "",
+				 v->connect ? v->connect : "", errbuf);
+	if (rc == 0)
+		return 0;
+	if (found && strcmp(found, v->qf.name) != 0)
+		rc = msg_error(v->task, "virsh takes '%s' for domain %s (by "
+			       "its id or UUID); qvm could not tell that "
+			       "domain from this VM: choose another name",
+			       v->qf.name, found);
+	else
+		rc = msg_error(v->task, "domain %s already exists%s%s; qvm "
+			       "leaves it untouched (choose another name)",
+			       v->qf.name, v->connect ? " on " : "",
+			       v->connect ? v->connect : "");
+	free(found);
+	return rc;
+}
 
 static int check_host(struct vm_run *v)
 {
@@ -145,15 +243,19 @@ static int check_host(struct vm_run *v)
 		return msg_error(v->task, "the base snapshot %s does not "
 				 "exist; make it with 'qvm image IMAGE %s'",
 				 v->snapshot, v->qf.base);
+	if (strcmp(v->target, v->qf.base) == 0)
+		return msg_error(v->task, "the VM's volume would be %s, its "
+				 "base image itself (a VM's volume is its "
+				 "name beside its base): choose another name",
+				 v->target);
 
 	rc = zfs_exists(v->r, v->target, &zr);
 	if (rc < 0)
 		return zfs_report(v->task, "look up", v->target, &zr);
 	if (rc == 1)
-		return msg_error(v->task, "%s already exists; qvm leaves it "
-				 "untouched (choose another name, or 'qvm "
-				 "destroy %s' if qvm made it)", v->target,
-				 v->qf.name);
+		return report_target_exists(v);
+	if (check_domain_free(v) < 0)
+		return -1;
 
 	if (!v->qf.volsize)
 		return 0;
@@ -193,17 +295,34 @@ static int make_dir(const char *path, mode_t mode)
 	return -1;
 }
 
+/* Step 1. In a dry run the same checks, and the script of it. */
 static int step_seed(struct vm_run *v)
 {
-	const char *base = vm_seed_dir();
+	const char *base = v->seed_base;
 	struct seed_undo *su;
+	struct stat st;
 	char *what;
 
-	msg_info("Creating seed %s", v->iso);
+	say(v, "Creating seed %s", v->iso);
 	if (v->dry_run) {
+		if (lstat(base, &st) < 0) {
+			if (errno != ENOENT)
+				return msg_error(v->task, "cannot create %s: "
+						 "%s", base, strerror(errno));
+			dryrun_print(msg_out(), (const char *const[]){
+				"mkdir", "-m", "0711", base, NULL });
+		} else if (lstat(v->seed_dir, &st) == 0) {
+			return msg_error(v->task, "%s already exists: another "
+					 "VM or a running qvm owns the name "
+					 "'%s'", v->seed_dir, v->qf.name);
+		} else if (errno != ENOENT) {
+			return msg_error(v->task, "cannot create %s: %s",
+					 v->seed_dir, strerror(errno));
+		}
 		dryrun_print(msg_out(), (const char *const[]){
 			"mkdir", "-m", "0711", v->seed_dir, NULL });
-		return seed_iso_build(v->r, &v->qf, v->iso, v->task);
+		return seed_iso_build(v->r, &v->qf, v->seed_dir, v->iso,
+				      v->task, msg_out());
 	}
 	if (make_dir(base, 0711) < 0 && errno != EEXIST)
 		return msg_error(v->task, "cannot create %s: %s", base,
@@ -224,14 +343,15 @@ static int step_seed(struct vm_run *v)
 	what = xasprintf("seed directory %s", v->seed_dir);
 	undo_push(&v->undo, what, "remove", undo_seed, su, free_seed_undo);
 	free(what);
-	return seed_iso_build(v->r, &v->qf, v->iso, v->task);
+	return seed_iso_build(v->r, &v->qf, v->seed_dir, v->iso, v->task,
+			      NULL);
 }
 
 static int step_clone(struct vm_run *v)
 {
 	struct zfs_result zr;
 
-	msg_info("Cloning %s to %s", v->snapshot, v->target);
+	say(v, "Cloning %s to %s", v->snapshot, v->target);
 	if (zfs_clone(v->r, v->snapshot, v->target, &v->props, &zr) < 0) {
 		if (zr.code == ZFS_ERR_EXISTS)
 			return msg_error(v->task, "%s appeared while qvm was "
@@ -243,40 +363,86 @@ static int step_clone(struct vm_run *v)
 			zfs_undo_push(&v->undo, v->r, v->target, false);
 		return zfs_report(v->task, "clone to", v->target, &zr);
 	}
-	zfs_undo_push(&v->undo, v->r, v->target, false);
+	/* A dry run made nothing, so it has nothing to undo. */
+	if (!v->dry_run)
+		zfs_undo_push(&v->undo, v->r, v->target, false);
 	return 0;
 }
 
 static int step_device(struct vm_run *v)
 {
-	if (v->dry_run)
+	say(v, "Waiting for %s", v->device);
+	if (v->dry_run) {
+		/* udev makes it: the script waits as qvm would. */
+		unsigned ms = device_timeout_ms();
+		char *secs = xasprintf("%u.%03u", ms / 1000, ms % 1000);
+
+		dryrun_print(msg_out(), (const char *const[]){
+			"timeout", secs, "sh", "-c",
+			"until [ -b \"$1\" ] || [ -f \"$1\" ]; do sleep 0.1; "
+			"done", "sh", v->device, NULL });
+		free(secs);
 		return 0;
-	msg_info("Waiting for %s", v->device);
+	}
 	return device_await(v->task, v->device);
 }
 
-/* virt-install's complaint, one line per line it printed. */
+/* Splits text into lines: the next one starting at *p, its length in
+ * *len; 0 at the end. */
+static int next_line(const char **p, const char **line, size_t *len)
+{
+	if (!**p)
+		return 0;
+	*line = *p;
+	*len = strcspn(*p, "\n");
+	*p += *len + ((*p)[*len] == '\n');
+	return 1;
+}
+
+static bool blank(const char *line, size_t len)
+{
+	size_t n = strspn(line, " \t\r");
+
+	return n >= len;
+}
+
+/* virt-install's complaint: its ERROR line (else its last line) as the
+ * error, every other line it printed as context. */
 static int report_virt_install(struct vm_run *v, const char *what,
 			       const struct run_result *res)
 {
-	char last[1024];
-	const char *line, *end;
+	const char *p, *line, *error = NULL, *last = NULL, *summary;
+	size_t len, error_len = 0, last_len = 0, summary_len;
+	char why[64];
 
 	if (res->status < 0)
 		return msg_error(v->task, "%s", res->err);
-	msg_error(v->task, "%s failed (%s %d): %s", what,
+	for (p = res->err; next_line(&p, &line, &len);) {
+		if (blank(line, len))
+			continue;
+		if (!error && strncmp(line, "ERROR", 5) == 0) {
+			error = line;
+			error_len = len;
+		}
+		last = line;
+		last_len = len;
+	}
+	summary = error ? error : last;
+	summary_len = error ? error_len : last_len;
+	if (!summary) {
+		summary = run_result_last_err(res, why, sizeof(why));
+		summary_len = strlen(summary);
+	}
+	msg_error(v->task, "%s failed (%s %d): %.*s", what,
 		  res->status > 128 ? "signal" : "exit status",
 		  res->status > 128 ? res->status - 128 : res->status,
-		  run_result_last_err(res, last, sizeof(last)));
+		  (int)summary_len, summary);
 	/* The rest of what it said, for context. */
-	for (line = res->err; *line; line = *end ? end + 1 : end) {
-		end = strchr(line, '\n');
-		if (!end)
-			end = line + strlen(line);
-		if (end > line && strncmp(line, last, (size_t)(end - line)))
-			fprintf(msg_err(), "  virt-install: %.*s\n",
-				(int)(end - line), line);
-	}
+	for (p = res->err; next_line(&p, &line, &len);)
+		if (line != summary && !blank(line, len))
+			fprintf(msg_err(), "  virt-install: %.*s\n", (int)len,
+				line);
+	fflush(msg_err());
 	return -1;
 }
 
@@ -294,6 +460,9 @@ static int step_virt_install(struct vm_run *v)
 		msg_error(v->task, "%s", errbuf);
 		goto done;
 	}
+	/* The domain's identity: its undo removes this UUID, nothing else. */
+	strvec_push(&argv, "--uuid");
+	strvec_push(&argv, v->uuid);
 	if (v->console_ours) {
 		strvec_push(&argv, "--serial");
 		strvec_pushf(&argv, "pty,log.file=%s", v->console);
@@ -301,7 +470,7 @@ static int step_virt_install(struct vm_run *v)
 	if (!v->dry_run) {
 		/* It checks names, networks and paths without changing
 		 * anything; a refusal here leaves no domain to clean up. */
-		msg_info("Checking the VM definition (virt-install --dry-run)");
+		say(v, "Checking the VM definition (virt-install --dry-run)");
 		strvec_push(&argv, "--dry-run");
 		runner_run(v->r, strvec_argv(&argv), RUN_READS, &res);
 		if (res.status != 0) {
@@ -314,15 +483,18 @@ static int step_virt_install(struct vm_run *v)
 			goto done;
 	}
 
-	msg_info("Creating domain %s (virt-install)", v->qf.name);
-	du = xmalloc(sizeof(*du));
-	du->r = v->r;
-	du->name = xstrdup(v->qf.name);
-	du->connect = v->connect ? xstrdup(v->connect) : NULL;
-	what = xasprintf("domain %s", v->qf.name);
-	undo_push(&v->undo, what, "undefine", undo_domain, du,
-		  free_domain_undo);
-	free(what);
+	say(v, "Creating domain %s (virt-install)", v->qf.name);
+	if (!v->dry_run) {
+		du = xmalloc(sizeof(*du));
+		du->r = v->r;
+		du->name = xstrdup(v->qf.name);
+		du->uuid = xstrdup(v->uuid);
+		du->connect = v->connect ? xstrdup(v->connect) : NULL;
+		what = xasprintf("domain %s", v->qf.name);
+		undo_push(&v->undo, what, "undefine", undo_domain, du,
+			  free_domain_undo);
+		free(what);
+	}
 	runner_run(v->r, strvec_argv(&argv), RUN_CHANGES, &res);
 	if (res.status != 0) {
 		report_virt_install(v, "virt-install", &res);
@@ -398,7 +570,7 @@ static int find_console(struct vm_run *v)
 static int step_wait(struct vm_run *v)
 {
 	struct wait_target t = {
-		.name = v->qf.name, .domain = v->qf.name,
+		.name = v->qf.name, .domain = v->uuid,
 		.connect = v->connect, .console = v->console,
 		.timeout = v->wait, .started = wait_now(),
 	};
@@ -421,13 +593,14 @@ static void vm_run_free(struct vm_run *v)
 	free(v->snapshot);
 	free(v->target);
 	free(v->device);
+	free(v->seed_base);
 	free(v->seed_dir);
 	free(v->iso);
 	free(v->console);
 	strvec_clear(&v->props);
 }
 
-static void prepare(struct vm_run *v)
+static int prepare(struct vm_run *v)
 {
 	const char *slash = strrchr(v->qf.base, '/');
 	const struct ynode *c = ynode_map_get(v->qf.doc[QVM_DOC_VM],
@@ -435,11 +608,18 @@ static void prepare(struct vm_run *v)
 	char now[32];
 
 	v->task = xasprintf("creating VM %s", v->qf.name);
+	v->seed_base = vm_seed_dir();
+	if (!v->seed_base)
+		return msg_error(v->task, "cannot resolve QVM_SEED_DIR: the "
+				 "working directory: %s", strerror(errno));
+	if (virsh_new_uuid(v->uuid) < 0)
+		return msg_error(v->task, "cannot make a UUID for the domain: "
+				 "no random bytes: %s", strerror(errno));
 	v->snapshot = xasprintf("%s@base", v->qf.base);
 	v->target = xasprintf("%.*s/%s", (int)(slash - v->qf.base),
 			      v->qf.base, v->qf.name);
 	v->device = device_path(v->target);
-	v->seed_dir = xasprintf("%s/%s", vm_seed_dir(), v->qf.name);
+	v->seed_dir = xasprintf("%s/%s", v->seed_base, v->qf.name);
 	v->iso = xasprintf("%s/%s", v->seed_dir, SEED_ISO_NAME);
 	v->connect = c && c->type == YNODE_SCALAR ? c->value : NULL;
 
@@ -454,9 +634,12 @@ static void prepare(struct vm_run *v)
 		     text_utc(time(NULL), now, sizeof(now)));
 	strvec_pushf(&v->props, "qvm:run=%s",
 		     text_random_hex(v->run_id, 8));
+	/* The domain made with the clone: destroy can check it is that one. */
+	strvec_pushf(&v->props, "qvm:uuid=%s", v->uuid);
 	strvec_pushf(&v->props, "qvm:seed=%s", v->seed_dir);
 	if (v->connect)
 		strvec_pushf(&v->props, "qvm:connect=%s", v->connect);
+	return 0;
 }
 
 int vm_create(const struct runner *r, const char *path, bool dry_run,
@@ -471,12 +654,14 @@ int vm_create(const struct runner *r, const char *path, bool dry_run,
 	v.wait = wait;
 	if (qvmfile_load(path, &v.qf) < 0)
 		return -1;
-	prepare(&v);
-	if (find_console(&v) < 0 || check_host(&v) < 0)
+	if (prepare(&v) < 0 || find_console(&v) < 0 || check_host(&v) < 0)
 		goto done;
-	if (dry_run)
-		msg_info("Dry run: these commands would create VM %s:",
-			 v.qf.name);
+	if (dry_run) {
+		say(&v, "Dry run: these commands would create VM %s", v.qf.name);
+		/* As qvm itself runs: what it writes is its user's alone. */
+		dryrun_print(msg_out(), (const char *const[]){ "umask", "077",
+							       NULL });
+	}
 
 	if (signals_check(v.task) < 0 || step_seed(&v) < 0 ||
 	    signals_check(v.task) < 0 || step_clone(&v) < 0 ||
@@ -485,8 +670,8 @@ int vm_create(const struct runner *r, const char *path, bool dry_run,
 		goto done;
 	rc = 0;
 	if (dry_run)
-		msg_info("Dry run: nothing was changed%s", wait ? " (qvm would "
-			 "then wait for cloud-init)" : "");
+		say(&v, "Dry run: nothing was changed%s", wait ? " (qvm would "
+		    "then wait for cloud-init)" : "");
 	else
 		msg_info("VM %s created", v.qf.name);
 done:

@@ -2,17 +2,23 @@
  * vm: "qvm vm QVMFILE" and "qvm check QVMFILE".
  *
  * vm_create() validates the file, checks the host (the base snapshot
- * exists, the clone does not, the size is not smaller than the base's),
- * and only then changes anything, in this order, each step with its undo:
+ * exists and is not the VM's own volume, the clone does not exist, no
+ * domain answers to the VM's name on its libvirt, the size is not smaller
+ * than the base's), and only then changes anything, in this order, each
+ * step with its undo:
  *   1. claim the name: create SEED_DIR/NAME exclusively and build the
  *      seed ISO in it (undo: remove both);
  *   2. zfs clone BASE@base PARENT/NAME with the zvol properties and qvm's
- *      ownership tags (undo: destroy the clone);
+ *      ownership tags, qvm:uuid among them (undo: destroy the clone);
  *   3. wait for the clone's device;
  *   4. virt-install --dry-run (reads only; its complaint is shown);
- *   5. virt-install (undo: virsh destroy and undefine the domain).
+ *   5. virt-install --uuid UUID, a random UUID of this run's (undo: virsh
+ *      destroy and undefine that UUID, never a name; if no domain has it,
+ *      there is nothing to undo).
  * Any failure, or an interrupt, runs the undo journal. With dry_run the
- * runner prints what would change instead, and nothing is created.
+ * checks run for real, nothing is created or written, and every step is
+ * printed instead as a shell command, in order (progress lines as '#'
+ * comments): a script that does what the run would.
  *
  * Unless the vm document has a "serial", the VM gets a serial console (a
  * pty: virsh console works) that libvirt logs to SEED_DIR/NAME/console.log.
@@ -32,8 +38,10 @@
 #define SEED_ISO_NAME "seed.iso"
 #define CONSOLE_LOG_NAME "console.log"
 
-/* QVM_SEED_DIR, or SEED_DIR_DEFAULT. */
-const char *vm_seed_dir(void);
+/* QVM_SEED_DIR made absolute against the working directory, or
+ * SEED_DIR_DEFAULT; malloc'd. NULL (errno set) when the working directory
+ * cannot be read. */
+char *vm_seed_dir(void);
 
 int vm_create(const struct runner *r, const char *path, bool dry_run,
 	      unsigned wait);

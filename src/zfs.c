@@ -221,19 +221,40 @@ int zfs_destroy(const struct runner *r, const char *name, bool recursive,
 	return zfs_run(r, &argv, RUN_COMMITS, NULL, zr);
 }
 
-int zfs_get(const struct runner *r, const char *name, const char *prop,
-	    char **value, struct zfs_result *zr)
+/* zfs get -Hp -o value [-s local] PROP NAME */
+static int get_value(const struct runner *r, const char *name,
+		     const char *prop, bool local, char **value,
+		     struct zfs_result *zr)
 {
 	struct strvec argv = STRVEC_INIT;
 	char *out = NULL;
 
 	strvec_pushv(&argv, (const char *const[]){ "zfs", "get", "-Hp", "-o",
-						   "value", prop, name, NULL });
+						   "value", NULL });
+	if (local) {
+		strvec_push(&argv, "-s");
+		strvec_push(&argv, "local");
+	}
+	strvec_push(&argv, prop);
+	strvec_push(&argv, name);
 	if (zfs_run(r, &argv, RUN_READS, &out, zr) < 0)
 		return -1;
 	out[strcspn(out, "\n")] = '\0';
 	*value = out;
 	return 0;
+}
+
+int zfs_get(const struct runner *r, const char *name, const char *prop,
+	    char **value, struct zfs_result *zr)
+{
+	return get_value(r, name, prop, false, value, zr);
+}
+
+int zfs_get_local_value(const struct runner *r, const char *name,
+			const char *prop, char **value,
+			struct zfs_result *zr)
+{
+	return get_value(r, name, prop, true, value, zr);
 }
 
 int zfs_exists(const struct runner *r, const char *name,

@@ -83,6 +83,12 @@ int zfs_destroy(const struct runner *r, const char *name, bool recursive,
 int zfs_get(const struct runner *r, const char *name, const char *prop,
 	    char **value, struct zfs_result *zr);
 
+/* zfs get -Hp -o value -s local PROP NAME: PROP as set on NAME itself,
+ * not inherited; *value is "" (malloc'd) when it is not set there. */
+int zfs_get_local_value(const struct runner *r, const char *name,
+			const char *prop, char **value,
+			struct zfs_result *zr);
+
 /* 1 if NAME exists, 0 if zfs says it does not, -1 on any other failure. */
 int zfs_exists(const struct runner *r, const char *name,
 	       struct zfs_result *zr);

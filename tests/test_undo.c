@@ -32,6 +32,14 @@ static int refuse(void *arg, char **why)
 	return -1;
 }
 
+/* The change never happened: nothing to undo, and it says why. */
+static int was_never_made(void *arg, char **why)
+{
+	strcat(order, (const char *)arg);
+	*why = xstrdup("domain a was not defined");
+	return UNDO_NOTHING;
+}
+
 static void count_free(void *arg)
 {
 	(void)arg;
@@ -104,6 +112,25 @@ static void failure_is_named_and_the_rest_still_runs(void **state)
 		"not be destroyed: dataset is busy; destroy it by hand\n");
 }
 
+static void nothing_to_undo_is_not_claimed_undone(void **state)
+{
+	struct captured *c = *state;
+	struct undo u = UNDO_INIT;
+
+	undo_push(&u, "zvol tank/a", "destroy", record, one, count_free);
+	undo_push(&u, "domain a", "undefine", was_never_made, two,
+		  count_free);
+	assert_int_equal(undo_run(&u, "creating VM a"), 0);
+	assert_string_equal(order, "21");
+	assert_int_equal(freed, 2);
+	fflush(c->fout);
+	assert_string_equal(c->out, "Nothing to undo: domain a was not "
+				    "defined\n"
+				    "Undid: destroyed zvol tank/a\n");
+	fflush(c->ferr);
+	assert_string_equal(c->err, "");
+}
+
 static void forget_runs_nothing(void **state)
 {
 	struct undo u = UNDO_INIT;
@@ -131,6 +158,9 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(
 			failure_is_named_and_the_rest_still_runs, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			nothing_to_undo_is_not_claimed_undone, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(forget_runs_nothing, setup,
 						teardown),

@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "dryrun.h"
 #include "mock_runner.h"
 #include "msg.h"
 #include "signals.h"
@@ -53,6 +54,8 @@ struct fx {
 	char user_data[4096];
 	char meta_data[1024];
 	const char *console_text;	/* what the guest "prints" */
+	char seed_files_dir[1024];	/* where genisoimage found them */
+	char uuid[64];			/* qvm:uuid of the clone */
 };
 
 static struct fx *F;
@@ -133,8 +136,9 @@ static void iso_made(const char *const *argv, void *arg)
 	char *p;
 
 	(void)arg;
-	dir = xstrdup(argv[8]);		/* TMP/user-data */
+	dir = xstrdup(argv[8]);		/* DIR/user-data */
 	*strrchr(dir, '/') = '\0';
+	snprintf(F->seed_files_dir, sizeof(F->seed_files_dir), "%s", dir);
 	p = xasprintf("%s/user-data", dir);
 	slurp(p, F->user_data, sizeof(F->user_data));
 	free(p);
@@ -145,17 +149,51 @@ static void iso_made(const char *const *argv, void *arg)
 	write_text(argv[2], "ISO");
 }
 
-/* zfs clone "ran": udev makes the device. */
+/* A random (version 4) UUID, as RFC 4122 writes it. */
+static int is_uuid_v4(const char *s)
+{
+	if (strlen(s) != 36)
+		return 0;
+	for (int i = 0; i < 36; i++) {
+		if (i == 8 || i == 13 || i == 18 || i == 23) {
+			if (s[i] != '-')
+				return 0;
+		} else if (!strchr("0123456789abcdef", s[i])) {
+			return 0;
+		}
+	}
+	return s[14] == '4' && strchr("89ab", s[19]) != NULL;
+}
+
+/* zfs clone "ran": udev makes the device; the clone's qvm:uuid tag is
+ * the domain's UUID, which every later call must use. */
 static void device_made(const char *const *argv, void *arg)
 {
 	char *dir = xasprintf("%s/tank", F->zvol_dir);
 
-	(void)argv;
 	(void)arg;
+	for (; *argv; argv++)
+		if (strncmp(*argv, "qvm:uuid=", 9) == 0)
+			snprintf(F->uuid, sizeof(F->uuid), "%s", *argv + 9);
+	assert_true(is_uuid_v4(F->uuid));
 	mkdir(F->zvol_dir, 0755);
 	mkdir(dir, 0755);
 	write_text(F->device, "");
 	free(dir);
+}
+
+/* The argument at index (intptr_t)arg is the UUID the clone was tagged
+ * with. */
+static void uses_uuid(const char *const *argv, void *arg)
+{
+	assert_true(F->uuid[0] != '\0');
+	assert_string_equal(argv[(intptr_t)arg], F->uuid);
+}
+
+static void expect_domain_free(void)
+{
+	expect_run(ARGV("virsh", "-c", "test:///default", "dominfo", "web1"),
+		   "", "error: failed to get domain 'web1'\n", 1);
 }
 
 static void expect_checks(void)
@@ -165,6 +203,7 @@ static void expect_checks(void)
 	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "type",
 			"tank/web1"), "",
 		   "cannot open 'tank/web1': dataset does not exist\n", 1);
+	expect_domain_free();
 	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "volsize",
 			"tank/debian12@base"), "1073741824\n", "", 0);
 }
@@ -183,8 +222,8 @@ static void expect_clone(int status, const char *err)
 
 	expect_run_hook(ARGV("zfs", "clone", "-o", "volsize=2G", "-o",
 			     "compression=lz4", "-o", "qvm:role=vm", "-o",
-			     "qvm:name=web1", "-o", "*", "-o", "*", "-o",
-			     seedprop, "-o",
+			     "qvm:name=web1", "-o", "*", "-o", "*", "-o", "*",
+			     "-o", seedprop, "-o",
 			     "qvm:connect=test:///default",
 			     "tank/debian12@base", "tank/web1"),
 			"", err, status, status ? NULL : device_made, NULL);
@@ -202,31 +241,54 @@ static void console_written(const char *const *argv, void *arg)
 	free(log);
 }
 
+/* virt-install made the domain: it has the clone's UUID, and its guest
+ * writes to the console log (when the test gives it words). */
+static void domain_made(const char *const *argv, void *arg)
+{
+	uses_uuid(argv, arg);
+	if (F->console_text)
+		console_written(argv, NULL);
+}
+
 static void expect_virt_install(int dry, int status)
 {
 	char *disk = xasprintf("path=%s,bus=virtio", F->device);
 	char *seed = xasprintf("path=%s,device=cdrom", F->iso);
 	char *serial = xasprintf("pty,log.file=%s/web1/console.log", F->seed);
 
+	/* The UUID (argument 14) is the one the clone was tagged with. */
 	if (dry)
-		expect_run(ARGV("virt-install", "--name", "web1", "--connect",
-				"test:///default", "--memory", "512", "--disk",
-				disk, "--noautoconsole", "--import", "--disk",
-				seed, "--serial", serial, "--dry-run"), "",
-			   status ? "ERROR    Guest name 'web1' is already in "
-				    "use.\n" : "", status);
+		expect_run_hook(ARGV("virt-install", "--name", "web1",
+				     "--connect", "test:///default", "--memory",
+				     "512", "--disk", disk, "--noautoconsole",
+				     "--import", "--disk", seed, "--uuid", "*",
+				     "--serial", serial, "--dry-run"), "",
+				status ? "ERROR    Guest name 'web1' is already "
+					 "in use.\n" : "", status,
+				uses_uuid, (void *)(intptr_t)14);
 	else
 		expect_run_hook(ARGV("virt-install", "--name", "web1",
 				     "--connect", "test:///default", "--memory",
 				     "512", "--disk", disk, "--noautoconsole",
-				     "--import", "--disk", seed, "--serial",
-				     serial), "",
+				     "--import", "--disk", seed, "--uuid", "*",
+				     "--serial", serial), "",
 				status ? "ERROR    internal error: qemu died\n" :
-				"", status, F->console_text ? console_written :
-				NULL, NULL);
+				"", status, domain_made, (void *)(intptr_t)14);
 	free(disk);
 	free(seed);
 	free(serial);
+}
+
+/* The undo of the domain: by the UUID given to virt-install, never by
+ * name. undefine_err empty: it was defined, and is undefined. */
+static void expect_domain_undo(const char *undefine_err)
+{
+	expect_run_hook(ARGV("virsh", "-c", "test:///default", "destroy",
+			     "*"), "", "error: failed to get domain\n", 1,
+			uses_uuid, (void *)(intptr_t)4);
+	expect_run_hook(ARGV("virsh", "-c", "test:///default", "undefine",
+			     "*", "--nvram"), "", undefine_err,
+			*undefine_err ? 1 : 0, uses_uuid, (void *)(intptr_t)4);
 }
 
 static void expect_destroy_clone(int status, const char *err)
@@ -286,8 +348,32 @@ static void seed_contents_are_cloud_init_ready(void **state)
 	assert_non_null(strstr(F->user_data, "hello\n"));
 	assert_true(strncmp(F->meta_data, "instance-id: \"web1-", 19) == 0);
 	assert_non_null(strstr(F->meta_data, "local-hostname: \"web1\"\n"));
-	/* The private temporary directory is gone. */
 	assert_null(strstr(F->user_data, "qvm: user-data"));
+}
+
+/* The files were written in the VM's own seed directory, which this run
+ * created, and are gone from it: only the ISO stays. */
+static void seed_files_written_beside_the_iso_then_removed(void **state)
+{
+	char *dir = xasprintf("%s/web1", F->seed);
+	char *p;
+
+	(void)state;
+	expect_checks();
+	expect_iso(0);
+	expect_clone(0, "");
+	expect_virt_install(1, 0);
+	expect_virt_install(0, 0);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), 0);
+	assert_string_equal(F->seed_files_dir, dir);
+	p = xasprintf("%s/user-data", dir);
+	assert_false(exists(p));
+	free(p);
+	p = xasprintf("%s/meta-data", dir);
+	assert_false(exists(p));
+	free(p);
+	assert_true(exists(F->iso));
+	free(dir);
 }
 
 static void step1_seed_dir_taken_changes_nothing(void **state)
@@ -348,7 +434,8 @@ static void step3_no_device_destroys_clone(void **state)
 	expect_run(ARGV("zfs", "clone", "-o", "volsize=2G", "-o",
 			"compression=lz4", "-o", "qvm:role=vm", "-o",
 			"qvm:name=web1", "-o", "*", "-o", "*", "-o", "*", "-o",
-			"*", "tank/debian12@base", "tank/web1"), "", "", 0);
+			"*", "-o", "*", "tank/debian12@base", "tank/web1"), "",
+		   "", 0);
 	expect_destroy_clone(0, "");
 	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	mock_runner_verify();
@@ -374,6 +461,9 @@ static void step4_dry_run_refusal_undoes_clone_and_seed(void **state)
 				       "is already in use."));
 }
 
+/* virt-install failed before defining the domain: the undo finds no
+ * domain with this run's UUID and says so, instead of claiming to have
+ * undefined one. */
 static void step5_install_failure_undoes_everything(void **state)
 {
 	(void)state;
@@ -382,19 +472,87 @@ static void step5_install_failure_undoes_everything(void **state)
 	expect_clone(0, "");
 	expect_virt_install(1, 0);
 	expect_virt_install(0, 1);
-	expect_run(ARGV("virsh", "-c", "test:///default", "destroy", "web1"),
-		   "", "error: failed to get domain 'web1'\n", 1);
-	expect_run(ARGV("virsh", "-c", "test:///default", "undefine", "web1",
-			"--nvram"), "", "error: failed to get domain 'web1'\n",
-		   1);
+	expect_domain_undo("error: failed to get domain "
+			   "'6a1c0e5e-0000-4000-8000-000000000000'\n");
 	expect_destroy_clone(0, "");
 	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	mock_runner_verify();
 	assert_false(exists(F->iso));
 	fflush(F->fout);
-	assert_non_null(strstr(F->out, "Undid: undefined domain web1\n"
+	assert_non_null(strstr(F->out, "Nothing to undo: domain web1 was not "
+				       "defined\n"
 				       "Undid: destroyed zvol tank/web1\n"
 				       "Undid: removed "));
+	assert_null(strstr(F->out, "Undid: undefined"));
+}
+
+/* virt-install defined the domain and then failed: the undo removes that
+ * domain, by its UUID. */
+static void step5_defined_domain_is_undefined_by_uuid(void **state)
+{
+	(void)state;
+	expect_checks();
+	expect_iso(0);
+	expect_clone(0, "");
+	expect_virt_install(1, 0);
+	expect_virt_install(0, 1);
+	expect_domain_undo("");
+	expect_destroy_clone(0, "");
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	mock_runner_verify();
+	fflush(F->fout);
+	assert_non_null(strstr(F->out, "Undid: undefined domain web1\n"
+				       "Undid: destroyed zvol tank/web1\n"));
+}
+
+/* A real virt-install's words: the ERROR line is the reason, not the
+ * advice that ends them; the rest is context. */
+static void step5_error_line_is_the_reason(void **state)
+{
+	char *disk = xasprintf("path=%s,bus=virtio", F->device);
+	char *seed = xasprintf("path=%s,device=cdrom", F->iso);
+	char *serial = xasprintf("pty,log.file=%s/web1/console.log", F->seed);
+
+	(void)state;
+	expect_checks();
+	expect_iso(0);
+	expect_clone(0, "");
+	expect_virt_install(1, 0);
+	expect_run(ARGV("virt-install", "--name", "web1", "--connect",
+			"test:///default", "--memory", "512", "--disk", disk,
+			"--noautoconsole", "--import", "--disk", seed,
+			"--uuid", "*", "--serial", serial),
+		   "Starting install...\n",
+		   "WARNING  Requested memory 512 MiB is less than the "
+		   "recommended 1024 MiB for OS debian11\n"
+		   "ERROR    operation failed: domain 'web1' is already "
+		   "defined with uuid 6695eb01-f6a4-8304-79aa-97f2502e193f\n"
+		   "Domain installation does not appear to have been "
+		   "successful.\n"
+		   "If it was, you can restart your domain by running:\n"
+		   "  virsh --connect test:///default start web1\n"
+		   "otherwise, please restart your installation.\n", 1);
+	expect_domain_undo("error: failed to get domain 'x'\n");
+	expect_destroy_clone(0, "");
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	mock_runner_verify();
+	fflush(F->ferr);
+	assert_true(strncmp(F->err, "Error creating VM web1: virt-install "
+			    "failed (exit status 1): ERROR    operation "
+			    "failed: domain 'web1' is already defined with "
+			    "uuid 6695eb01-f6a4-8304-79aa-97f2502e193f\n"
+			    "  virt-install: WARNING  Requested memory 512 MiB "
+			    "is less than the recommended 1024 MiB for OS "
+			    "debian11\n"
+			    "  virt-install: Domain installation does not "
+			    "appear to have been successful.\n", 258) == 0);
+	assert_non_null(strstr(F->err, "  virt-install: otherwise, please "
+				       "restart your installation.\n"));
+	/* Said once, as the reason. */
+	assert_null(strstr(F->err, "  virt-install: ERROR"));
+	free(disk);
+	free(seed);
+	free(serial);
 }
 
 static void failed_undo_names_what_is_left(void **state)
@@ -434,9 +592,9 @@ static void interrupt_before_clone_undoes_the_seed(void **state)
 			0, iso_made_then_interrupted, NULL);
 	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	signals_set_pending(0);
-	/* It stopped before the clone. */
+	/* It stopped before the clone: four checks, genisoimage. */
 	mock_runner_verify();
-	assert_int_equal(mock_runner_calls(), 4);
+	assert_int_equal(mock_runner_calls(), 5);
 	assert_false(exists(F->iso));
 	errors("Error creating VM web1: interrupted by signal 2\n");
 }
@@ -464,6 +622,7 @@ static void smaller_volsize_changes_nothing(void **state)
 	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "type",
 			"tank/web1"), "",
 		   "cannot open 'tank/web1': dataset does not exist\n", 1);
+	expect_domain_free();
 	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "volsize",
 			"tank/debian12@base"), "4294967296\n", "", 0);
 	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
@@ -473,18 +632,230 @@ static void smaller_volsize_changes_nothing(void **state)
 	       "below its image\n");
 }
 
-static void existing_target_is_left_alone(void **state)
+static void expect_target_exists(const char *role)
 {
-	(void)state;
 	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "type",
 			"tank/debian12@base"), "snapshot\n", "", 0);
 	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "type",
 			"tank/web1"), "volume\n", "", 0);
+	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "-s", "local",
+			"qvm:role", "tank/web1"), role, "", 0);
+}
+
+static void existing_target_is_left_alone(void **state)
+{
+	(void)state;
+	expect_target_exists("");
 	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
 	mock_runner_verify();
 	fflush(F->ferr);
 	assert_non_null(strstr(F->err, "tank/web1 already exists; qvm leaves "
 				       "it untouched"));
+	/* Not qvm's: no advice to destroy it. */
+	errors("Error creating VM web1: tank/web1 already exists; qvm leaves "
+	       "it untouched (qvm did not make it: choose another name)\n");
+	assert_false(exists(F->seed));
+}
+
+static void existing_image_is_never_offered_for_destruction(void **state)
+{
+	(void)state;
+	expect_target_exists("image\n");
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	mock_runner_verify();
+	errors("Error creating VM web1: tank/web1 already exists; qvm leaves "
+	       "it untouched (it is an image qvm made: choose another "
+	       "name)\n");
+}
+
+static void existing_vm_of_qvm_may_be_destroyed(void **state)
+{
+	(void)state;
+	expect_target_exists("vm\n");
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	mock_runner_verify();
+	errors("Error creating VM web1: tank/web1 already exists; qvm leaves "
+	       "it untouched (it is a VM qvm made: choose another name, or "
+	       "remove that VM first with 'qvm destroy tank/web1')\n");
+}
+
+/* The VM named like its base: its volume would be the base itself. */
+static void vm_named_like_its_base_is_refused(void **state)
+{
+	(void)state;
+	write_text(F->file, "---\nqvm: vm\nname: debian12\ndisk:\n"
+		   "  zvol:\n    base: tank/debian12\n---\n"
+		   "qvm: user-data\n---\nqvm: meta-data\n");
+	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "type",
+			"tank/debian12@base"), "snapshot\n", "", 0);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	mock_runner_verify();
+	fflush(F->ferr);
+	assert_non_null(strstr(F->err, "Error creating VM debian12: the VM's "
+				       "volume would be tank/debian12, its "
+				       "base image itself"));
+	assert_null(strstr(F->err, "qvm destroy"));
+	assert_false(exists(F->seed));
+}
+
+static void expect_checks_until_domain(void)
+{
+	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "type",
+			"tank/debian12@base"), "snapshot\n", "", 0);
+	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "type",
+			"tank/web1"), "",
+		   "cannot open 'tank/web1': dataset does not exist\n", 1);
+}
+
+/* Someone else's domain of the same name: refused before anything is
+ * made, so no undo can ever reach it. */
+static void existing_domain_is_refused_before_any_change(void **state)
+{
+	(void)state;
+	expect_checks_until_domain();
+	expect_run(ARGV("virsh", "-c", "test:///default", "dominfo", "web1"),
+		   "Id:             -\nName:           web1\n"
+		   "UUID:           6695eb01-f6a4-8304-79aa-97f2502e193f\n"
+		   "State:          shut off\n", "", 0);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	mock_runner_verify();
+	errors("Error creating VM web1: domain web1 already exists on "
+	       "test:///default; qvm leaves it untouched (choose another "
+	       "name)\n");
+	assert_false(exists(F->seed));
+}
+
+/* virsh answers for the name with another domain (it took the name for an
+ * id or a UUID): refused too, saying which. */
+static void name_taken_by_another_domain_is_refused(void **state)
+{
+	(void)state;
+	expect_checks_until_domain();
+	expect_run(ARGV("virsh", "-c", "test:///default", "dominfo", "web1"),
+		   "Id:             1\nName:           test\n", "", 0);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	mock_runner_verify();
+	fflush(F->ferr);
+	assert_non_null(strstr(F->err, "virsh takes 'web1' for domain test"));
+	assert_false(exists(F->seed));
+}
+
+/* Whether the name is free cannot be told: no change either. */
+static void domain_lookup_failure_changes_nothing(void **state)
+{
+	(void)state;
+	expect_checks_until_domain();
+	expect_run(ARGV("virsh", "-c", "test:///default", "dominfo", "web1"),
+		   "", "error: failed to connect to the hypervisor\n", 1);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	mock_runner_verify();
+	errors("Error creating VM web1: could not look up domain web1 on "
+	       "test:///default: error: failed to connect to the "
+	       "hypervisor\n");
+	assert_false(exists(F->seed));
+}
+
+/* A relative QVM_SEED_DIR is made absolute before it is recorded:
+ * destroy may run from anywhere. */
+static void relative_seed_dir_is_recorded_absolute(void **state)
+{
+	char *old = getcwd(NULL, 0);
+	char *abs_iso;
+
+	(void)state;
+	assert_int_equal(chdir(F->dir), 0);
+	setenv("QVM_SEED_DIR", "./seed", 1);
+	expect_checks();
+	expect_iso(0);	/* -output F->iso: absolute */
+	expect_clone(0, "");	/* qvm:seed=F->seed/web1: absolute */
+	expect_virt_install(1, 0);
+	expect_virt_install(0, 0);
+	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), 0);
+	mock_runner_verify();
+	assert_int_equal(chdir(old), 0);
+	abs_iso = xasprintf("%s/seed/web1/seed.iso", F->dir);
+	assert_true(exists(abs_iso));
+	free(abs_iso);
+	free(old);
+}
+
+/* -n: the checks run, nothing is written anywhere (not even under
+ * TMPDIR), and what it prints is a script of the whole run. */
+static void dry_run_writes_nothing_and_prints_a_script(void **state)
+{
+	struct dryrun dr = { NULL, &mock_runner };
+	struct runner dry = { dryrun_run, &dr };
+	char *tmp = xasprintf("%s/not-a-directory", F->dir);
+	char *want;
+
+	(void)state;
+	dr.out = F->fout;
+	/* A TMPDIR that cannot be written to: -n must not need it. */
+	write_text(tmp, "");
+	setenv("TMPDIR", tmp, 1);
+	expect_checks();
+	assert_int_equal(vm_create(&dry, F->file, true, 0), 0);
+	unsetenv("TMPDIR");
+	mock_runner_verify();
+	errors("");
+	assert_false(exists(F->seed));
+	fflush(F->fout);
+	want = xasprintf("# Dry run: these commands would create VM web1\n"
+			 "umask 077\n"
+			 "# Creating seed %s\n"
+			 "mkdir -m 0711 %s\n"
+			 "mkdir -m 0711 %s/web1\n"
+			 "printf %%s '#cloud-config\n", F->iso, F->seed,
+			 F->seed);
+	assert_true(strncmp(F->out, want, strlen(want)) == 0);
+	free(want);
+	want = xasprintf("' > %s/web1/user-data\nprintf %%s 'instance-id: ",
+			 F->seed);
+	assert_non_null(strstr(F->out, want));
+	free(want);
+	want = xasprintf("' > %s/web1/meta-data\n"
+			 "genisoimage -output %s -volid cidata -joliet -rock "
+			 "%s/web1/user-data %s/web1/meta-data\n"
+			 "chmod 0600 %s\n"
+			 "rm -- %s/web1/user-data %s/web1/meta-data\n"
+			 "# Cloning tank/debian12@base to tank/web1\n"
+			 "zfs clone -o volsize=2G ", F->seed, F->iso, F->seed,
+			 F->seed, F->iso, F->seed, F->seed);
+	assert_non_null(strstr(F->out, want));
+	free(want);
+	want = xasprintf("\n# Waiting for %s\n"
+			 "timeout 0.300 sh -c 'until [ -b \"$1\" ] || "
+			 "[ -f \"$1\" ]; do sleep 0.1; done' sh %s\n"
+			 "# Creating domain web1 (virt-install)\n"
+			 "virt-install --name web1 ", F->device, F->device);
+	assert_non_null(strstr(F->out, want));
+	free(want);
+	assert_non_null(strstr(F->out, "--import --disk path="));
+	assert_non_null(strstr(F->out, ",device=cdrom --uuid "));
+	assert_non_null(strstr(F->out, "\n# Dry run: nothing was changed\n"));
+	/* Every line is a command or a comment: no "Undid" either. */
+	assert_null(strstr(F->out, "\nUndid"));
+	assert_null(strstr(F->out, "\nCreating"));
+	free(tmp);
+}
+
+/* In a dry run a name already claimed is refused as the real run would. */
+static void dry_run_checks_the_seed_dir_too(void **state)
+{
+	struct dryrun dr = { NULL, &mock_runner };
+	struct runner dry = { dryrun_run, &dr };
+	char *dir = xasprintf("%s/web1", F->seed);
+
+	(void)state;
+	dr.out = F->fout;
+	mkdir(F->seed, 0711);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	expect_checks();
+	assert_int_equal(vm_create(&dry, F->file, true, 0), -1);
+	mock_runner_verify();
+	fflush(F->ferr);
+	assert_non_null(strstr(F->err, "owns the name 'web1'"));
+	free(dir);
 }
 
 #define FINAL "[  45.7] cloud-init[901]: Cloud-init v. 22.4.2 finished at " \
@@ -562,17 +933,29 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		T(good_run_runs_exactly_these_commands),
 		T(seed_contents_are_cloud_init_ready),
+		T(seed_files_written_beside_the_iso_then_removed),
 		T(step1_seed_dir_taken_changes_nothing),
 		T(step1_genisoimage_fails_seed_dir_removed),
 		T(step2_clone_fails_seed_removed_nothing_destroyed),
 		T(step3_no_device_destroys_clone),
 		T(step4_dry_run_refusal_undoes_clone_and_seed),
 		T(step5_install_failure_undoes_everything),
+		T(step5_defined_domain_is_undefined_by_uuid),
+		T(step5_error_line_is_the_reason),
 		T(failed_undo_names_what_is_left),
 		T(interrupt_before_clone_undoes_the_seed),
 		T(base_missing_changes_nothing),
 		T(smaller_volsize_changes_nothing),
 		T(existing_target_is_left_alone),
+		T(existing_image_is_never_offered_for_destruction),
+		T(existing_vm_of_qvm_may_be_destroyed),
+		T(vm_named_like_its_base_is_refused),
+		T(existing_domain_is_refused_before_any_change),
+		T(name_taken_by_another_domain_is_refused),
+		T(domain_lookup_failure_changes_nothing),
+		T(relative_seed_dir_is_recorded_absolute),
+		T(dry_run_writes_nothing_and_prints_a_script),
+		T(dry_run_checks_the_seed_dir_too),
 		T(wait_until_cloud_init_finished),
 		T(wait_reports_cloud_init_failure_and_keeps_the_vm),
 		T(wait_refused_for_an_unlogged_serial),

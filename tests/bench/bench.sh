@@ -71,13 +71,13 @@ else
 		die "cannot build tests/bench/stub.c"
 	STUB_KIND="dynamically linked C binary (no libc.a for -static)"
 fi
-for name in zfs genisoimage virt-install; do
+for name in zfs genisoimage virt-install virsh; do
 	ln "$WORK/stub" "$WORK/stubs/$name"
 done
 BT=$WORK/bin/benchtool
 
 # Everything below runs with the stubs first in PATH, so qvm never reaches
-# a real zfs, genisoimage or virt-install.
+# a real zfs, genisoimage, virt-install or virsh.
 export PATH="$WORK/stubs:$PATH"
 export QVM_ZVOL_DIR="$WORK/zvol"
 export QVM_SEED_DIR="$WORK/seed"
@@ -370,7 +370,7 @@ Specification: issues 7 and 16.
 - $(nproc) CPUs: $CPU; $MEM RAM; kernel $(uname -r)
 - images, cache and targets on $FSTYPE ($CACHE, device $DEV)
 - $QVM_V; $QEMU_V; $DD_V; $CC_V
-- stubs (zfs, genisoimage, virt-install): one $STUB_KIND
+- stubs (zfs, genisoimage, virt-install, virsh): one $STUB_KIND
 - qvm's copy: a reader thread and the writing thread, $(awk -v b="$(grep -o 'COPY_BUFS [0-9]*' src/copy.h | awk '{print $2}')" 'BEGIN{print b}') buffers of
   $(grep -o 'COPY_BUF_SIZE ([0-9]*u' src/copy.h | tr -dc 0-9) MiB, $(grep -o 'COPY_READ_AHEAD ([0-9]*u' src/copy.h | tr -dc 0-9) MiB of data requested ahead (src/copy.h)
 

@@ -1,6 +1,6 @@
 /*
  * Instant stand-ins for the programs qvm runs, for the benchmark only.
- * One binary, installed under three names; what it does depends on the
+ * One binary, installed under four names; what it does depends on the
  * name it was run as. Each does the least that lets qvm go on, so that a
  * timing of qvm is qvm's own and not the test double's start-up:
  *
@@ -18,6 +18,9 @@
  *   zfs anything else (snapshot, destroy, set): exit 0.
  *   genisoimage ... -output ISO ...: creates ISO (empty).
  *   virt-install ...: exit 0.
+ *   virsh [-c URI] dominfo NAME: no such domain ("failed to get domain",
+ *       virsh's text, exit 1), as qvm expects for the VM it makes.
+ *   virsh anything else: exit 0.
  *
  * If QVM_BENCH_STUB_LOG is set, each call appends its argv to that file,
  * one line, arguments separated by tabs (used once, untimed, to record
@@ -172,5 +175,11 @@ int main(int argc, char **argv)
 		return zfs(argc, argv);
 	if (!strcmp(me, "genisoimage"))
 		return genisoimage(argc, argv);
+	if (!strcmp(me, "virsh") && argc >= 3 &&
+	    !strcmp(argv[argc - 2], "dominfo")) {
+		fprintf(stderr, "error: failed to get domain '%s'\n",
+			argv[argc - 1]);
+		return 1;
+	}
 	return 0;	/* virt-install, and anything else */
 }

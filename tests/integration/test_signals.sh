@@ -241,8 +241,9 @@ for sig in INT TERM HUP; do
 	kill -s "$sig" "$PID"
 	SIGNALS=$((SIGNALS + 1))
 	finish_qvm
+	# The stand-in virt-install defined no domain: the undo says so.
 	expect_rolled_back "vm, SIG$sig while virt-install runs" "$sig" "$before" \
-		"Undid: undefined domain inst$sig" \
+		"Nothing to undo: domain inst$sig was not defined" \
 		"Undid: destroyed zvol tank/inst$sig" \
 		"Undid: removed seed directory $QVM_SEED_DIR/inst$sig"
 	check "vm, SIG$sig while virt-install runs: virt-install was stopped" \
