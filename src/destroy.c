@@ -10,6 +10,7 @@
 
 #include "msg.h"
 #include "owned.h"
+#include "seed.h"
 #include "strvec.h"
 #include "text.h"
 #include "virsh.h"
@@ -223,20 +224,18 @@ static int remove_domain(const struct runner *r, const char *task,
 
 static int remove_seed(const char *task, const struct target *t)
 {
-	char *iso;
-	int rc = 0;
+	char *why = NULL;
+	int rc;
 
 	if (!t->own.seed)
 		return 0;
-	iso = xasprintf("%s/" SEED_ISO_NAME, t->own.seed);
-	if ((unlink(iso) < 0 && errno != ENOENT) ||
-	    (rmdir(t->own.seed) < 0 && errno != ENOENT)) {
-		rc = msg_error(task, "could not remove the seed %s: %s",
-			       t->own.seed, strerror(errno));
-	} else {
+	if (seed_dir_remove(t->own.seed, &why) == 0) {
 		msg_info("Removed seed %s", t->own.seed);
+		rc = 0;
+	} else {
+		rc = msg_error(task, "could not remove the seed %s", why);
 	}
-	free(iso);
+	free(why);
 	return rc;
 }
 

@@ -151,6 +151,30 @@ static void remove_files(const char *dir, size_t n, FILE *show)
 	strvec_clear(&argv);
 }
 
+int seed_dir_remove(const char *dir, char **why)
+{
+	static const char *const own[] = { SEED_ISO_NAME, CONSOLE_LOG_NAME };
+
+	for (size_t i = 0; i < 2 + sizeof(seed_files) / sizeof(*seed_files);
+	     i++) {
+		char *p = xasprintf("%s/%s", dir, i < 2 ? own[i] :
+				    seed_files[i - 2]);
+		int rc = unlink(p);
+
+		if (rc < 0 && errno != ENOENT) {
+			*why = xasprintf("%s: %s", p, strerror(errno));
+			free(p);
+			return -1;
+		}
+		free(p);
+	}
+	if (rmdir(dir) < 0 && errno != ENOENT) {
+		*why = xasprintf("%s: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 int seed_iso_build(const struct runner *r, const struct qvmfile *qf,
 		   const char *dir, const char *iso_path, const char *task,
 		   FILE *show)

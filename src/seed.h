@@ -47,4 +47,14 @@ int seed_iso_build(const struct runner *r, const struct qvmfile *qf,
 		   const char *dir, const char *iso_path, const char *task,
 		   FILE *show);
 
+/* The files of a VM's seed directory: the ISO, the console log libvirt
+ * writes beside it, and any seed file left by an interrupted build. */
+#define SEED_ISO_NAME "seed.iso"
+#define CONSOLE_LOG_NAME "console.log"
+
+/* Removes those files and the directory (missing ones are fine), which
+ * must then be empty: anything else in it is not qvm's, and stays.
+ * Returns 0, or -1 with *why (malloc'd) naming the path and the reason. */
+int seed_dir_remove(const char *dir, char **why);
+
 #endif

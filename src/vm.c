@@ -84,39 +84,9 @@ static void say(const struct vm_run *v, const char *fmt, ...)
 
 /* ---- undo actions; each owns a malloc'd argument ---- */
 
-struct seed_undo {
-	char *dir;
-	char *iso;
-	char *console;	/* the console log libvirt writes once it runs */
-};
-
 static int undo_seed(void *arg, char **why)
 {
-	struct seed_undo *s = arg;
-
-	if (unlink(s->iso) < 0 && errno != ENOENT) {
-		*why = xasprintf("%s: %s", s->iso, strerror(errno));
-		return -1;
-	}
-	if (unlink(s->console) < 0 && errno != ENOENT) {
-		*why = xasprintf("%s: %s", s->console, strerror(errno));
-		return -1;
-	}
-	if (rmdir(s->dir) < 0) {
-		*why = xasprintf("%s: %s", s->dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-static void free_seed_undo(void *arg)
-{
-	struct seed_undo *s = arg;
-
-	free(s->dir);
-	free(s->iso);
-	free(s->console);
-	free(s);
+	return seed_dir_remove(arg, why);
 }
 
 struct domain_undo {
@@ -299,7 +269,6 @@ static int make_dir(const char *path, mode_t mode)
 static int step_seed(struct vm_run *v)
 {
 	const char *base = v->seed_base;
-	struct seed_undo *su;
 	struct stat st;
 	char *what;
 
@@ -336,12 +305,9 @@ static int step_seed(struct vm_run *v)
 		return msg_error(v->task, "cannot create %s: %s", v->seed_dir,
 				 strerror(errno));
 	}
-	su = xmalloc(sizeof(*su));
-	su->dir = xstrdup(v->seed_dir);
-	su->iso = xstrdup(v->iso);
-	su->console = xasprintf("%s/%s", v->seed_dir, CONSOLE_LOG_NAME);
 	what = xasprintf("seed directory %s", v->seed_dir);
-	undo_push(&v->undo, what, "remove", undo_seed, su, free_seed_undo);
+	undo_push(&v->undo, what, "remove", undo_seed, xstrdup(v->seed_dir),
+		  free);
 	free(what);
 	return seed_iso_build(v->r, &v->qf, v->seed_dir, v->iso, v->task,
 			      NULL);

@@ -33,10 +33,9 @@
 #include <stdbool.h>
 
 #include "runner.h"
+#include "seed.h"
 
 #define SEED_DIR_DEFAULT "/var/lib/qvm"
-#define SEED_ISO_NAME "seed.iso"
-#define CONSOLE_LOG_NAME "console.log"
 
 /* QVM_SEED_DIR made absolute against the working directory, or
  * SEED_DIR_DEFAULT; malloc'd. NULL (errno set) when the working directory
