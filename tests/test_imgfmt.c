@@ -250,7 +250,7 @@ static void test_formats_qvm_does_not_import_are_named(void **state)
 		CASE("vdi", 0, "<<< Oracle VM VirtualBox Disk Image >>>\n"),
 		CASE("vhdx", 0, "vhdxfile"),
 		CASE("vpc", 0, "conectix"),
-		CASE("qed", 0, "QFI\0"),
+		CASE("qed", 0, "QED\0"),
 		CASE("luks", 0, "LUKS\xba\xbe\0\x01"),
 		CASE("parallels", 0, "WithoutFreeSpace"),
 		CASE("parallels", 0, "WithouFreSpacExt"),
