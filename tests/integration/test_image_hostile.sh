@@ -50,6 +50,17 @@ refused "external data file" \
 	"qcow2 image names an external data file, '$WORK/secret'" \
 	image "$WORK/datafile.qcow2" tank/datafile
 check "qemu-img never ran for them" [ ! -e "$WORK/qemu-img.log" ]
+# What qvm relies on in qemu-img: given the image as qvm gives it, it does
+# not open the backing file the header names (and without "backing": null
+# it does: the control).
+as_qvm="json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"file\",\"filename\":\"$WORK/backed.qcow2\"},\"backing\":null}"
+truncate -s 1M "$WORK/out.raw"
+check "qemu-img, backing null: converts without the backing file" \
+	eval '"$real_qemu_img" convert -n "$as_qvm" -O raw "$WORK/out.raw" &&
+		! grep -q SECRET "$WORK/out.raw"'
+check "qemu-img, control: -f qcow2 alone reads the backing file" \
+	eval '"$real_qemu_img" convert -n -f qcow2 "$WORK/backed.qcow2" -O raw "$WORK/out.raw" &&
+		grep -q SECRET "$WORK/out.raw"'
 # qemu-img is told the format and the file, and that there is no backing
 # file, whatever the header says: in the check and in the conversion.
 json="json:{\"driver\":\"qcow2\",\"file\":{\"driver\":\"file\",\"filename\":\"$WORK/cloud.qcow2\"},\"backing\":null}"
