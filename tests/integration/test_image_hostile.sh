@@ -44,10 +44,12 @@ refused "backing file" \
 	image "$WORK/backed.qcow2" tank/backed
 refused "backing file, dry run" "names a backing file, '$WORK/secret'" \
 	-n image "$WORK/backed.qcow2" tank/backed
-"$real_qemu_img" create -q -f qcow2 -o "data_file=$WORK/secret,data_file_raw=on" \
+# (qemu-img create rewrites the data file: a copy of the secret.)
+cp "$WORK/secret" "$WORK/secret2"
+"$real_qemu_img" create -q -f qcow2 -o "data_file=$WORK/secret2,data_file_raw=on" \
 	"$WORK/datafile.qcow2" 1M
 refused "external data file" \
-	"qcow2 image names an external data file, '$WORK/secret'" \
+	"qcow2 image names an external data file, '$WORK/secret2'" \
 	image "$WORK/datafile.qcow2" tank/datafile
 check "qemu-img never ran for them" [ ! -e "$WORK/qemu-img.log" ]
 # What qvm relies on in qemu-img: given the image as qvm gives it, it does
