@@ -516,6 +516,7 @@ int imgfmt_qcow2_intact(int fd, const struct img_info *info, char *errbuf,
 	uint64_t per_l2 = cluster / (q->extended_l2 ? 16 : 8) * cluster;
 	uint64_t need = info->virtual_size / per_l2 +
 			(info->virtual_size % per_l2 != 0);
+	uint64_t tables = 0;
 	unsigned char buf[WALK_CHUNK];
 
 	if (errbuf && errsize)
@@ -542,9 +543,13 @@ int imgfmt_qcow2_intact(int fd, const struct img_info *info, char *errbuf,
 			       q->refcount_offset,
 			       (q->refcount_clusters ? q->refcount_clusters
 				: 1) * cluster, size);
-	for (uint64_t i = 0; i < q->l1_size; i += WALK_CHUNK / 8) {
-		uint64_t want = q->l1_size - i < WALK_CHUNK / 8
-			? q->l1_size - i : WALK_CHUNK / 8;
+	/* Only the entries that map the disk are used. Each L2 table is a
+	 * cluster of its own in the file, so there cannot be more of them
+	 * than the file has clusters: that bounds the reading to the file's
+	 * size, whatever a hostile L1 table says. */
+	for (uint64_t i = 0; i < need; i += WALK_CHUNK / 8) {
+		uint64_t want = need - i < WALK_CHUNK / 8
+			? need - i : WALK_CHUNK / 8;
 		ssize_t n = read_at(fd, buf, (size_t)want * 8,
 				    q->l1_offset + i * 8);
 
@@ -556,6 +561,12 @@ int imgfmt_qcow2_intact(int fd, const struct img_info *info, char *errbuf,
 
 			if (!l2)
 				continue;
+			if (++tables > size / cluster)
+				return text_fail(errbuf, errsize, "qcow2 image "
+						 "is corrupt: it has more L2 "
+						 "tables than its %llu bytes "
+						 "can hold",
+						 (unsigned long long)size);
 			if (l2 % cluster)
 				return corrupt(errbuf, errsize, "an L2 table",
 					       l2);

@@ -654,6 +654,34 @@ static void test_qcow2_tables_that_do_not_fit_are_corrupt(void **state)
 			    "cluster");
 }
 
+/* Every L1 entry naming the same L2 table: more tables than the file
+ * has clusters, refused before reading them all again and again. */
+static void test_qcow2_with_more_l2_tables_than_clusters(void **state)
+{
+	struct image *im = *state;
+	struct layout l = good;
+	unsigned char e[8 * 16];
+	char msg[512];
+	int fd;
+
+	l.l1_size = 16;
+	make_qcow2(im, &l, FULL);
+	/* A 16 GiB disk: 32 entries needed; the file has 7 clusters. */
+	fd = open(im->path, O_WRONLY | O_CLOEXEC);
+	assert_true(fd >= 0);
+	put_be64(e, 1ull << 34);
+	assert_int_equal(pwrite(fd, e, 8, 24), 8);
+	put_be32(e, 32);
+	assert_int_equal(pwrite(fd, e, 4, 36), 4);
+	for (int i = 0; i < 16; i++)
+		put_be64(e + 8 * i, (1ull << 63) | 4 * C);
+	assert_int_equal(pwrite(fd, e, sizeof(e), 3 * C), sizeof(e));
+	close(fd);
+	assert_int_equal(intact(im, msg, sizeof(msg)), -1);
+	assert_string_equal(msg, "qcow2 image is corrupt: it has more L2 "
+			    "tables than its 394716 bytes can hold");
+}
+
 /* With extended L2 entries (16 bytes), the second half of each is a
  * bitmap, not an offset. */
 static void test_extended_l2_entries_are_16_bytes(void **state)
@@ -699,6 +727,7 @@ int main(void)
 		T(test_qcow2_cut_anywhere_is_found),
 		T(test_qcow2_tables_that_do_not_fit_are_corrupt),
 		T(test_extended_l2_entries_are_16_bytes),
+		T(test_qcow2_with_more_l2_tables_than_clusters),
 #undef T
 	};
 
