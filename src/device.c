@@ -1,7 +1,6 @@
 #include "device.h"
 
 #include <errno.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +11,7 @@
 #include "msg.h"
 #include "signals.h"
 #include "strvec.h"
+#include "text.h"
 
 #define POLL_FIRST_MS 50u
 #define POLL_MAX_MS 250u
@@ -38,12 +38,14 @@ char *device_path(const char *dataset)
 /*
  * Parsed by hand: strtod() would also take "inf", "nan", "1e9", hex
  * floats, leading spaces and the locale's decimal point, none of which a
- * person means by a timeout. Accepts DIGITS[.DIGITS] or .DIGITS; returns
- * milliseconds (at least 1 for a positive value, at most UINT_MAX), or 0
- * when s is not a positive number.
+ * person means by a timeout. Accepts DIGITS[.DIGITS] or .DIGITS; gives
+ * milliseconds (at least 1 for a positive value; digits past the third
+ * decimal only count towards that). Returns 0, 1 when s is not a positive
+ * number, 2 when it is more than DEVICE_TIMEOUT_MAX seconds.
  */
-static unsigned parse_seconds(const char *s)
+static int parse_seconds(const char *s, unsigned *out)
 {
+	const uint64_t max_ms = DEVICE_TIMEOUT_MAX * 1000ull;
 	uint64_t ms = 0;
 	uint64_t scale = 100;
 	bool digits = false, nonzero = false;
@@ -51,7 +53,7 @@ static unsigned parse_seconds(const char *s)
 	for (; *s >= '0' && *s <= '9'; s++) {
 		digits = true;
 		nonzero = nonzero || *s != '0';
-		if (ms <= UINT_MAX)	/* stop growing once it is too big */
+		if (ms <= max_ms)	/* stop growing once it is too big */
 			ms = ms * 10 + (uint64_t)(*s - '0') * 1000;
 	}
 	if (*s == '.') {
@@ -63,18 +65,44 @@ static unsigned parse_seconds(const char *s)
 		}
 	}
 	if (*s || !digits || !nonzero)
-		return 0;
-	if (ms > UINT_MAX)
-		return UINT_MAX;
-	return ms ? (unsigned)ms : 1;
+		return 1;
+	if (ms > max_ms)
+		return 2;
+	*out = ms ? (unsigned)ms : 1;
+	return 0;
 }
 
-unsigned device_timeout_ms(void)
+int device_timeout_ms(unsigned *ms, char *errbuf, size_t errsize)
 {
 	const char *s = getenv("QVM_DEVICE_TIMEOUT");
-	unsigned ms = s ? parse_seconds(s) : 0;
+	char shown[64];
+	int rc;
 
-	return ms ? ms : DEVICE_TIMEOUT_DEFAULT * 1000u;
+	*ms = DEVICE_TIMEOUT_DEFAULT * 1000u;
+	if (!s || !*s)
+		return 0;
+	rc = parse_seconds(s, ms);
+	if (rc == 0)
+		return 0;
+	*ms = DEVICE_TIMEOUT_DEFAULT * 1000u;
+	text_show(shown, sizeof(shown), s, strlen(s), 32);
+	if (rc == 2)
+		return text_fail(errbuf, errsize, "QVM_DEVICE_TIMEOUT is '%s': "
+				 "more than the limit of %u seconds", shown,
+				 DEVICE_TIMEOUT_MAX);
+	return text_fail(errbuf, errsize, "QVM_DEVICE_TIMEOUT is '%s', not a "
+			 "number of seconds (use a positive number up to %u, "
+			 "e.g. 30 or 2.5)", shown, DEVICE_TIMEOUT_MAX);
+}
+
+int device_timeout_check(const char *task)
+{
+	char errbuf[256];
+	unsigned ms;
+
+	if (device_timeout_ms(&ms, errbuf, sizeof(errbuf)) < 0)
+		return msg_error(task, "%s", errbuf);
+	return 0;
 }
 
 static uint64_t now_ms(void)
@@ -128,8 +156,11 @@ int device_wait(const char *path, unsigned timeout_ms)
 
 int device_await(const char *task, const char *path)
 {
-	unsigned ms = device_timeout_ms();
+	char errbuf[256];
+	unsigned ms;
 
+	if (device_timeout_ms(&ms, errbuf, sizeof(errbuf)) < 0)
+		return msg_error(task, "%s", errbuf);
 	if (device_wait(path, ms) == 0)
 		return 0;
 	if (errno == EINTR)

@@ -9,7 +9,10 @@
 #ifndef QVM_DEVICE_H
 #define QVM_DEVICE_H
 
+#include <stddef.h>
+
 #define DEVICE_TIMEOUT_DEFAULT 30	/* seconds */
+#define DEVICE_TIMEOUT_MAX 3600u	/* seconds */
 
 /* QVM_ZVOL_DIR, or /dev/zvol. */
 const char *device_zvol_dir(void);
@@ -17,9 +20,15 @@ const char *device_zvol_dir(void);
 /* malloc'd "ZVOL_DIR/DATASET". */
 char *device_path(const char *dataset);
 
-/* QVM_DEVICE_TIMEOUT in seconds (a positive number, fractions allowed),
- * else DEVICE_TIMEOUT_DEFAULT, as milliseconds. */
-unsigned device_timeout_ms(void);
+/* QVM_DEVICE_TIMEOUT (seconds: a positive number, fractions allowed, at
+ * most DEVICE_TIMEOUT_MAX) as milliseconds in *ms; unset or empty, it is
+ * DEVICE_TIMEOUT_DEFAULT. Returns 0, or -1 with *ms the default and the
+ * reason, naming the variable and its value, in errbuf. */
+int device_timeout_ms(unsigned *ms, char *errbuf, size_t errsize);
+
+/* device_timeout_ms() reported under task: for checking the variable
+ * before anything is changed. Returns 0 or -1. */
+int device_timeout_check(const char *task);
 
 /* Polls (every 50 ms at first, then up to every 250 ms) until path exists
  * as a block device or regular file. Returns 0, or -1 with errno:
@@ -29,7 +38,7 @@ int device_wait(const char *path, unsigned timeout_ms);
 
 /* device_wait() with device_timeout_ms(), reporting under task why the
  * device is not there ("did not appear within N s", interrupted, not a
- * device). Returns 0 or -1. */
+ * device) or that QVM_DEVICE_TIMEOUT is invalid. Returns 0 or -1. */
 int device_await(const char *task, const char *path);
 
 #endif

@@ -22,6 +22,8 @@
 #include "zfs.h"
 
 #define MIB (1024ULL * 1024)
+/* The largest volume: INT64_MAX rounded down to whole MiB. */
+#define IMAGE_MAX_SIZE (0x7fffffffffffffffULL / MIB * MIB)
 
 struct image_run {
 	const struct runner *r;
@@ -32,7 +34,10 @@ struct image_run {
 	char *snapshot;
 	char *device;
 	int fd;
+	bool blockdev;
 	struct img_info info;
+	char *qemu_image;	/* the image as qemu-img is told to open it */
+	char *qemu_device;
 	uint64_t volsize;
 	struct undo undo;
 };
@@ -50,21 +55,55 @@ static int check_zvol_name(const char *task, const char *name)
 	return 0;
 }
 
-static int open_image(struct image_run *m)
+/* What a path that is no disk image is, for the message. */
+static const char *file_type(mode_t mode)
 {
-	char errbuf[256];
-	struct stat st;
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISCHR(mode))
+		return "a character device";
+	if (S_ISFIFO(mode))
+		return "a FIFO (named pipe)";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "not a regular file";
+}
 
-	m->fd = open(m->image, O_RDONLY | O_CLOEXEC);
+/*
+ * O_NONBLOCK: a FIFO must not block the open until a writer comes (it is
+ * refused right after); O_NOCTTY: a terminal must not become qvm's. The
+ * flag is cleared again for the reads.
+ */
+static int open_file(struct image_run *m)
+{
+	struct stat st;
+	int flags;
+
+	m->fd = open(m->image, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (m->fd < 0)
 		return msg_error(m->task, "cannot open %s: %s", m->image,
 				 strerror(errno));
 	if (fstat(m->fd, &st) < 0)
 		return msg_error(m->task, "cannot stat %s: %s", m->image,
 				 strerror(errno));
-	if (!S_ISREG(st.st_mode))
-		return msg_error(m->task, "%s is not a regular file",
-				 m->image);
+	if (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode))
+		return msg_error(m->task, "%s is %s; an image is a regular "
+				 "file or a block device", m->image,
+				 file_type(st.st_mode));
+	flags = fcntl(m->fd, F_GETFL);
+	if (flags < 0 || fcntl(m->fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+		return msg_error(m->task, "cannot read %s: %s", m->image,
+				 strerror(errno));
+	m->blockdev = S_ISBLK(st.st_mode);
+	return 0;
+}
+
+static int open_image(struct image_run *m)
+{
+	char errbuf[1024];
+
+	if (open_file(m) < 0)
+		return -1;
 	if (imgfmt_probe(m->fd, &m->info, errbuf, sizeof(errbuf)) < 0)
 		return msg_error(m->task, "%s: %s", m->image, errbuf);
 	if (m->info.format == IMG_UNSUPPORTED)
@@ -72,34 +111,119 @@ static int open_image(struct image_run *m)
 				 "and qcow2 only: convert it first with "
 				 "'qemu-img convert -O raw %s IMAGE.raw'",
 				 m->image, m->info.name, m->image);
+	if (m->info.format == IMG_NOT_A_DISK)
+		return msg_error(m->task, "%s is %s, not a disk image; %s %s",
+				 m->image, m->info.name, m->info.advice,
+				 m->image);
+	/* Rounding up to whole MiB must not wrap, and the volume's size
+	 * must be one Linux (signed 64-bit offsets) and qemu can address. */
+	if (m->info.virtual_size > IMAGE_MAX_SIZE)
+		return msg_error(m->task, "%s: its virtual size, %llu bytes, "
+				 "is larger than a volume can be: at most "
+				 "%llu bytes (8 EiB - 1 MiB, the largest "
+				 "signed 64-bit size in whole MiB)", m->image,
+				 (unsigned long long)m->info.virtual_size,
+				 (unsigned long long)IMAGE_MAX_SIZE);
 	m->volsize = (m->info.virtual_size + MIB - 1) / MIB * MIB;
+	if (m->info.format == IMG_QCOW2 &&
+	    imgfmt_qcow2_intact(m->fd, &m->info, errbuf, sizeof(errbuf)) < 0)
+		return msg_error(m->task, "%s: %s", m->image, errbuf);
 	return 0;
+}
+
+/*
+ * How qemu-img is told to read the image: as JSON, so the driver is
+ * given (nothing is probed), the file name is taken literally (no
+ * "nbd:" or "json:" protocol, no option, no "file:" prefix stripped) and
+ * "backing": null keeps qemu from opening any backing file the image
+ * might name. A relative name gets "./" all the same.
+ */
+static char *qcow2_json(const char *path, bool blockdev)
+{
+	size_t len = strlen(path);
+	char *json = xmalloc(len * 6 + 128);
+	char *o = json;
+
+	o += sprintf(o, "json:{\"driver\":\"qcow2\",\"file\":{\"driver\":"
+		     "\"%s\",\"filename\":\"%s", blockdev ? "host_device"
+		     : "file", path[0] == '/' ? "" : "./");
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)path[i];
+
+		if (c == '"' || c == '\\') {
+			*o++ = '\\';
+			*o++ = (char)c;
+		} else if (c < 0x20 || c == 0x7f) {
+			o += sprintf(o, "\\u%04x", c);
+		} else {
+			*o++ = (char)c;
+		}
+	}
+	strcpy(o, "\"},\"backing\":null}");
+	return json;
+}
+
+/* A file name qemu-img cannot take for an option or a protocol. */
+static char *qemu_path(const char *path)
+{
+	return path[0] == '/' ? xstrdup(path) : xasprintf("./%s", path);
+}
+
+/*
+ * qemu-img check reads every table of the image: refcounts that do not
+ * add up, tables that overlap. Exit 0 is clean, 3 only leaked clusters
+ * (space lost, no data), 2 corruption, 1 could not check.
+ */
+static int check_qcow2(struct image_run *m)
+{
+	struct run_result res;
+	char last[512];
+	int rc;
+
+	rc = runner_run(m->r, (const char *const[]){ "qemu-img", "check",
+						     m->qemu_image, NULL },
+			RUN_READS, &res);
+	run_result_last_err(&res, last, sizeof(last));
+	if (rc < 0)
+		msg_error(m->task, "%s is qcow2, which needs qemu-img: %s",
+			  m->image, last);
+	else if (rc == 2)
+		msg_error(m->task, "%s: qcow2 image is truncated or corrupt "
+			  "(qemu-img check: %s)", m->image, last);
+	else if (rc != 0 && rc != 3)
+		msg_error(m->task, "qemu-img could not check %s: %s",
+			  m->image, last);
+	run_result_clear(&res);
+	return rc == 0 || rc == 3 ? 0 : -1;
 }
 
 static int check_host(struct image_run *m)
 {
 	struct zfs_result zr;
-	struct run_result res;
-	char last[512];
+	char *role = NULL;
 	int rc;
 
 	rc = zfs_exists(m->r, m->zvol, &zr);
 	if (rc < 0)
 		return zfs_report(m->task, "look up", m->zvol, &zr);
-	if (rc == 1)
-		return msg_error(m->task, "%s already exists; qvm leaves it "
-				 "untouched", m->zvol);
+	if (rc == 1) {
+		/* Only a volume qvm tagged as its image may be pointed at
+		 * "qvm destroy"; anything else is someone else's. */
+		if (zfs_get(m->r, m->zvol, "qvm:role", &role, &zr) == 0 &&
+		    strcmp(role, "image") == 0)
+			msg_error(m->task, "%s already exists: an image qvm "
+				  "made earlier ('qvm destroy %s' removes it "
+				  "when no VM uses it); qvm leaves it "
+				  "untouched", m->zvol, m->zvol);
+		else
+			msg_error(m->task, "%s already exists; qvm leaves it "
+				  "untouched (choose another name)", m->zvol);
+		free(role);
+		return -1;
+	}
 	if (m->info.format != IMG_QCOW2)
 		return 0;
-	/* Before anything is created: is the converter there at all? */
-	rc = runner_run(m->r, (const char *const[]){ "qemu-img", "--version",
-						     NULL }, RUN_READS, &res);
-	if (rc != 0)
-		msg_error(m->task, "%s is qcow2, which needs qemu-img: %s",
-			  m->image, run_result_last_err(&res, last,
-							sizeof(last)));
-	run_result_clear(&res);
-	return rc == 0 ? 0 : -1;
+	return check_qcow2(m);
 }
 
 static int step_create(struct image_run *m)
@@ -122,8 +246,9 @@ static int step_create(struct image_run *m)
 	if (rc < 0) {
 		if (zr.code == ZFS_ERR_EXISTS)
 			return msg_error(m->task, "%s appeared while qvm was "
-					 "working; it is not qvm's and is left "
-					 "untouched (%s)", m->zvol, zr.message);
+					 "working (not made by this run); it is "
+					 "left untouched (%s)", m->zvol,
+					 zr.message);
 		/* zfs may have died after making it: the run tag tells. */
 		if (zfs_made_by_run(m->r, m->zvol, run))
 			zfs_undo_push(&m->undo, m->r, m->zvol, true);
@@ -186,7 +311,7 @@ static int copy_qcow2(struct image_run *m)
 	/* The new volume reads as zeros: --target-is-zero keeps it thin. */
 	rc = runner_run(m->r, (const char *const[]){
 				"qemu-img", "convert", "-n", "--target-is-zero",
-				"-f", "qcow2", "-O", "raw", m->image, m->device,
+				m->qemu_image, "-O", "raw", m->qemu_device,
 				NULL }, RUN_CHANGES, &res);
 	if (rc != 0)
 		msg_error(m->task, "qemu-img could not convert %s: %s",
@@ -221,8 +346,13 @@ int image_import(const struct runner *r, const char *image, const char *zvol,
 	m.task = xasprintf("importing image %s", image);
 	m.snapshot = xasprintf("%s@" IMAGE_SNAPSHOT, zvol);
 	m.device = device_path(zvol);
+	m.qemu_device = qemu_path(m.device);
 
-	if (check_zvol_name(m.task, zvol) < 0 || open_image(&m) < 0 || check_host(&m) < 0)
+	if (check_zvol_name(m.task, zvol) < 0 ||
+	    device_timeout_check(m.task) < 0 || open_image(&m) < 0)
+		goto done;
+	m.qemu_image = qcow2_json(image, m.blockdev);
+	if (check_host(&m) < 0)
 		goto done;
 	msg_info("Importing %s (%s, %llu bytes) into %s", image, m.info.name,
 		 (unsigned long long)m.info.virtual_size, zvol);
@@ -249,5 +379,7 @@ done:
 	free(m.task);
 	free(m.snapshot);
 	free(m.device);
+	free(m.qemu_image);
+	free(m.qemu_device);
 	return rc;
 }

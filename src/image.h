@@ -1,8 +1,18 @@
 /*
  * image: "qvm image CLOUD_IMAGE ZVOL".
  *
- * Reads the image's format from its header (raw or qcow2), then, each
- * step with its undo:
+ * First, before anything is changed, it checks: ZVOL's name and that it
+ * does not exist (only a volume tagged as qvm's image gets the hint to
+ * "qvm destroy" it); QVM_DEVICE_TIMEOUT; that the image is a regular file
+ * or block device (opened with O_NONBLOCK, so a FIFO cannot hang qvm);
+ * its format from its content (imgfmt.h: raw or qcow2; compressed files,
+ * archives, other disk formats, a qcow2 naming a backing or data file are
+ * refused); its virtual size (at most 8 EiB - 1 MiB, so the rounding
+ * cannot wrap); for a qcow2, that its tables and clusters lie within the
+ * file and that "qemu-img check" finds no corruption. qemu-img always
+ * gets the image as json:{"driver":"qcow2","file":{...},"backing":null}
+ * (the format given, the name literal, no backing file opened), and
+ * relative paths as ./PATH. Then, each step with its undo:
  *   1. zfs create -V SIZE -o volblocksize=16K -o refreservation=none
  *      (plus qvm's ownership tags) ZVOL, SIZE the image's virtual size
  *      rounded up to whole MiB (undo: destroy it);

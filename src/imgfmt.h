@@ -1,11 +1,22 @@
 /*
  * imgfmt: what kind of disk image a file is, and how big a disk it holds.
  *
- * Reads only the header. qcow2 (magic "QFI\xfb") gives its virtual size
- * from the big-endian 64-bit field at byte 24. Other formats qemu knows
- * (vmdk, vdi, vhdx, vpc/vhd, qed, luks, ...) are recognised by their magic
- * so qvm can refuse them with advice; anything else is raw, whose size is
- * the file's size.
+ * imgfmt_probe() reads only the header. qcow2 (magic "QFI\xfb") gives its
+ * virtual size from the big-endian 64-bit field at byte 24; a qcow2 that
+ * names another file (a backing file, an external data file) or is
+ * encrypted or marked corrupt is an error, with the name it gives, since
+ * importing it would read that file or fail half-way. Other formats qemu
+ * knows (vmdk, vdi, vhdx, vpc/vhd, qed, luks, ...) are recognised by their
+ * magic so qvm can refuse them with advice, and so are compressed files
+ * (xz, gzip, zstd, bzip2) and archives (tar, zip), which are not disks at
+ * all. Anything else is raw, whose size is the file's size: a raw disk may
+ * start with any bytes, so only unmistakable magics are refused (not an
+ * ISO 9660 file system, say, which a hybrid ISO boots from as a disk).
+ *
+ * imgfmt_qcow2_intact() then walks a qcow2's tables (L1, refcount table,
+ * every L2 table) with one small buffer and checks that everything they
+ * point to lies within the file: a download cut short anywhere after the
+ * header shows up there, where qemu would read the missing part as zeros.
  */
 #ifndef QVM_IMGFMT_H
 #define QVM_IMGFMT_H
@@ -16,19 +27,45 @@
 enum img_format {
 	IMG_RAW,
 	IMG_QCOW2,
-	IMG_UNSUPPORTED,	/* known to qemu-img, not imported directly */
+	IMG_UNSUPPORTED,	/* a disk format qemu-img reads; not imported
+				 * directly */
+	IMG_NOT_A_DISK,		/* compressed data or an archive */
+};
+
+/* Where a qcow2's tables are (from its header), for imgfmt_qcow2_intact. */
+struct qcow2_layout {
+	uint32_t cluster_bits;
+	uint32_t l1_size;		/* entries */
+	uint64_t l1_offset;
+	uint64_t refcount_offset;
+	uint32_t refcount_clusters;
+	int extended_l2;		/* 16-byte L2 entries */
 };
 
 struct img_info {
 	enum img_format format;
-	const char *name;	/* "raw", "qcow2", "vmdk", ... */
+	const char *name;	/* "raw", "qcow2", "vmdk", "xz-compressed",
+				 * "a tar archive", ... */
+	const char *advice;	/* IMG_NOT_A_DISK: what to do, ending in the
+				 * command to run on the file ("decompress
+				 * it first: xz -dk") */
 	uint64_t virtual_size;	/* size of the disk it holds, in bytes */
 	uint64_t file_size;
+	struct qcow2_layout qcow2;
 };
 
 /* Returns 0, or -1 with the reason in errbuf (unreadable, truncated
- * header, zero size). An unsupported format is not an error here. */
+ * header, zero size, a qcow2 naming other files, encrypted or marked
+ * corrupt). An unsupported format or a file that is not a disk is not an
+ * error here: info->format says so. */
 int imgfmt_probe(int fd, struct img_info *info, char *errbuf,
 		 size_t errsize);
+
+/* For an IMG_QCOW2 info from imgfmt_probe() on the same fd: 0 if every
+ * table and every cluster the image maps lies within the file, else -1
+ * with "qcow2 image is truncated or corrupt: ..." in errbuf saying what
+ * is missing or wrong. */
+int imgfmt_qcow2_intact(int fd, const struct img_info *info, char *errbuf,
+			size_t errsize);
 
 #endif

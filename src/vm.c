@@ -339,9 +339,15 @@ static int step_device(struct vm_run *v)
 {
 	say(v, "Waiting for %s", v->device);
 	if (v->dry_run) {
-		/* udev makes it: the script waits as qvm would. */
-		unsigned ms = device_timeout_ms();
-		char *secs = xasprintf("%u.%03u", ms / 1000, ms % 1000);
+		/* udev makes it: the script waits as qvm would (the value
+		 * was checked before anything else). */
+		char err[256];
+		unsigned ms;
+		char *secs;
+
+		if (device_timeout_ms(&ms, err, sizeof(err)) < 0)
+			return msg_error(v->task, "%s", err);
+		secs = xasprintf("%u.%03u", ms / 1000, ms % 1000);
 
 		dryrun_print(msg_out(), (const char *const[]){
 			"timeout", secs, "sh", "-c",
@@ -620,7 +626,8 @@ int vm_create(const struct runner *r, const char *path, bool dry_run,
 	v.wait = wait;
 	if (qvmfile_load(path, &v.qf) < 0)
 		return -1;
-	if (prepare(&v) < 0 || find_console(&v) < 0 || check_host(&v) < 0)
+	if (prepare(&v) < 0 || find_console(&v) < 0 ||
+	    device_timeout_check(v.task) < 0 || check_host(&v) < 0)
 		goto done;
 	if (dry_run) {
 		say(&v, "Dry run: these commands would create VM %s", v.qf.name);

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "msg.h"
 #include "signals.h"
 
 struct zvols {
@@ -121,26 +122,51 @@ static void test_path_under_qvm_zvol_dir(void **state)
 	free(path);
 }
 
-static void expect_timeout(const char *value, unsigned ms)
+static void set_timeout(const char *value)
 {
 	if (value)
 		setenv("QVM_DEVICE_TIMEOUT", value, 1);
 	else
 		unsetenv("QVM_DEVICE_TIMEOUT");
-	if (device_timeout_ms() != ms)
-		fail_msg("QVM_DEVICE_TIMEOUT=%s: %u ms, expected %u ms",
-			 value ? value : "(unset)", device_timeout_ms(), ms);
+}
+
+static void expect_timeout(const char *value, unsigned ms)
+{
+	char errbuf[256] = "";
+	unsigned got = 0;
+	int rc;
+
+	set_timeout(value);
+	rc = device_timeout_ms(&got, errbuf, sizeof(errbuf));
+	if (rc != 0 || got != ms)
+		fail_msg("QVM_DEVICE_TIMEOUT=%s: %d, %u ms (%s), expected %u ms",
+			 value ? value : "(unset)", rc, got, errbuf, ms);
+}
+
+/* An invalid value is an error naming the variable, never a silent
+ * default. */
+static void expect_refused(const char *value, const char *why)
+{
+	char errbuf[256] = "";
+	char want[200];
+	unsigned got = 0;
+
+	set_timeout(value);
+	if (device_timeout_ms(&got, errbuf, sizeof(errbuf)) != -1)
+		fail_msg("QVM_DEVICE_TIMEOUT='%s' was taken as %u ms", value,
+			 got);
+	snprintf(want, sizeof(want), "QVM_DEVICE_TIMEOUT is '%s'", value);
+	if (strncmp(errbuf, want, strlen(want)) != 0 || !strstr(errbuf, why))
+		fail_msg("QVM_DEVICE_TIMEOUT='%s': message '%s'", value,
+			 errbuf);
 }
 
 static void test_timeout_from_environment(void **state)
 {
-	static const char *const invalid[] = {
-		"", "0", "0.0", "-1", "abc", "2s", " 2", "2 ", "1e3", "inf",
-		"nan", "0x10", ".", "1.2.3", "+3",
-	};
-
 	(void)state;
 	expect_timeout(NULL, 30000);
+	/* Set but empty is the same as unset, as for QVM_ZVOL_DIR. */
+	expect_timeout("", 30000);
 	expect_timeout("2", 2000);
 	expect_timeout("0.5", 500);
 	expect_timeout("1.25", 1250);
@@ -149,10 +175,62 @@ static void test_timeout_from_environment(void **state)
 	expect_timeout("007", 7000);
 	/* Tiny but positive: still a wait, not "no wait". */
 	expect_timeout("0.0001", 1);
-	/* Too long to count in milliseconds: as long as can be. */
-	expect_timeout("99999999999", UINT_MAX);
+	expect_timeout("3600", 3600000);
+}
+
+static void test_invalid_timeout_is_refused(void **state)
+{
+	static const char *const invalid[] = {
+		"0", "0.0", "-1", "abc", "2s", "10x", " 2", "2 ", "1e3", "inf",
+		"nan", "0x10", ".", "1.2.3", "+3",
+	};
+
+	(void)state;
 	for (size_t i = 0; i < sizeof(invalid) / sizeof(invalid[0]); i++)
-		expect_timeout(invalid[i], DEVICE_TIMEOUT_DEFAULT * 1000);
+		expect_refused(invalid[i], "not a number of seconds");
+	expect_refused("3600.001", "more than the limit of 3600 seconds");
+	expect_refused("99999999999", "more than the limit of 3600 seconds");
+	expect_refused("184467440737095516160000",
+		       "more than the limit of 3600 seconds");
+	/* A control character in the value cannot forge a line. */
+	{
+		char errbuf[256];
+		unsigned ms;
+
+		set_timeout("1\n2");
+		assert_int_equal(device_timeout_ms(&ms, errbuf,
+						   sizeof(errbuf)), -1);
+		assert_non_null(strstr(errbuf, "QVM_DEVICE_TIMEOUT is '1\\n2', "
+				       "not a number of seconds"));
+		assert_int_equal(ms, DEVICE_TIMEOUT_DEFAULT * 1000);
+	}
+}
+
+/* device_await() refuses it too, before waiting at all. */
+static void test_invalid_timeout_ends_the_await(void **state)
+{
+	struct zvols *z = *state;
+	char *err = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&err, &len);
+
+	assert_non_null(f);
+	msg_set_streams(stdout, f);
+	set_timeout("abc");
+	assert_int_equal(mkdir(z->pool, 0700), 0);
+	create_file(z->vol);
+	assert_int_equal(device_await("waiting", z->vol), -1);
+	assert_int_equal(device_timeout_check("checking"), -1);
+	fclose(f);
+	msg_set_streams(stdout, stderr);
+	assert_string_equal(err,
+		"Error waiting: QVM_DEVICE_TIMEOUT is 'abc', not a number of "
+		"seconds (use a positive number up to 3600, e.g. 30 or 2.5)\n"
+		"Error checking: QVM_DEVICE_TIMEOUT is 'abc', not a number of "
+		"seconds (use a positive number up to 3600, e.g. 30 or 2.5)\n");
+	free(err);
+	set_timeout("2");
+	assert_int_equal(device_timeout_check("checking"), 0);
 }
 
 static void test_existing_device_is_found_at_once(void **state)
@@ -267,6 +345,8 @@ int main(void)
 		T(test_path_defaults_to_dev_zvol),
 		T(test_path_under_qvm_zvol_dir),
 		T(test_timeout_from_environment),
+		T(test_invalid_timeout_is_refused),
+		T(test_invalid_timeout_ends_the_await),
 		T(test_existing_device_is_found_at_once),
 		T(test_device_appearing_later_is_waited_for),
 		T(test_missing_device_times_out),

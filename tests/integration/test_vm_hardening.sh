@@ -229,4 +229,13 @@ check "the base, the images and the volumes are untouched" \
 	eval 'zfs list -H tank/theirs >/dev/null && zfs list -H tank/other-image@base >/dev/null &&
 	      cmp -s "$WORK/cloud.raw" "$QVM_ZVOL_DIR/tank/debian12"'
 
+# --- an invalid QVM_DEVICE_TIMEOUT: refused before anything changes ---
+vmfile devtimeout
+before=$(state)
+for bad in abc -1 10x 0 99999; do
+	QVM_DEVICE_TIMEOUT=$bad run_qvm vm "$WORK/devtimeout.yaml"
+	check "QVM_DEVICE_TIMEOUT=$bad: refused, nothing changed" \
+		eval '[ "$RC" -eq 1 ] && contains "$ERR" "QVM_DEVICE_TIMEOUT is" && [ "$(state)" = "$before" ]'
+done
+
 finish
