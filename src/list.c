@@ -8,6 +8,7 @@
 #include "msg.h"
 #include "strvec.h"
 #include "text.h"
+#include "virsh.h"
 #include "zfs.h"
 
 /* Volumes only (never snapshots: a host may have tens of thousands), and
@@ -16,11 +17,16 @@
 
 enum { F_NAME, F_ORIGIN, F_VOLSIZE, F_USED, F_CREATION, F__COUNT };
 
+/* qvm's tags, read as they are set on each volume itself. */
+#define LIST_TAGS "qvm:role,qvm:name,qvm:connect,qvm:uuid"
+
 /* A volume with qvm's tags set on itself (zfs get -s local). */
 struct tagged {
 	const char *name;
 	const char *role;	/* "vm" or "image", else NULL */
 	const char *vm_name;	/* qvm:name, else NULL */
+	const char *connect;	/* qvm:connect, else NULL */
+	const char *uuid;	/* qvm:uuid, else NULL */
 };
 
 struct tags {
@@ -60,7 +66,7 @@ static int by_name(const void *a, const void *b)
 
 static struct tagged *find(struct tags *t, const char *name)
 {
-	struct tagged key = { name, NULL, NULL };
+	struct tagged key = { name, NULL, NULL, NULL, NULL };
 
 	if (!t->n)
 		return NULL;
@@ -90,13 +96,17 @@ static void parse_tags(char *out, struct tags *t)
 			}
 			e = &t->v[t->n++];
 			e->name = f[0];
-			e->role = e->vm_name = NULL;
+			e->role = e->vm_name = e->connect = e->uuid = NULL;
 		}
 		if (strcmp(f[1], "qvm:role") == 0 &&
 		    (strcmp(f[2], "vm") == 0 || strcmp(f[2], "image") == 0))
 			e->role = f[2];
 		else if (strcmp(f[1], "qvm:name") == 0)
 			e->vm_name = f[2];
+		else if (strcmp(f[1], "qvm:connect") == 0)
+			e->connect = f[2];
+		else if (strcmp(f[1], "qvm:uuid") == 0)
+			e->uuid = f[2];
 	}
 	if (t->n)
 		qsort(t->v, t->n, sizeof(*t->v), by_name);
@@ -118,6 +128,32 @@ static int has_base(const struct runner *r, const char *image, int *yes)
 	return rc < 0 ? -1 : 0;
 }
 
+/*
+ * A VM's domain state as libvirt says it ("running", "shut off", ...), by
+ * the UUID qvm gave it (its name on volumes made before qvm:uuid):
+ * "missing" when libvirt has no such domain, "unknown" when it cannot be
+ * asked (the reason is not list's to report). Written into buf.
+ */
+static const char *domain_state(const struct runner *r,
+				const struct tagged *e, char *buf, size_t size)
+{
+	struct strvec argv = STRVEC_INIT;
+	struct run_result res = RUN_RESULT_INIT;
+
+	virsh_argv(&argv, e->connect, "domstate", e->uuid ? e->uuid :
+		   e->vm_name);
+	runner_run(r, strvec_argv(&argv), RUN_READS, &res);
+	if (res.status == 0 && res.out[0] && res.out[0] != '\n')
+		snprintf(buf, size, "%.*s", (int)strcspn(res.out, "\n"),
+			 res.out);
+	else
+		snprintf(buf, size, "%s", res.status != 0 &&
+			 virsh_domain_missing(&res) ? "missing" : "unknown");
+	run_result_clear(&res);
+	strvec_clear(&argv);
+	return buf;
+}
+
 static int show(const struct runner *r, bool scripted, char *volumes,
 		struct tags *t)
 {
@@ -125,11 +161,12 @@ static int show(const struct runner *r, bool scripted, char *volumes,
 	FILE *f = msg_out();
 
 	if (!scripted)
-		fprintf(f, "%-28s %-6s %-16s %-28s %8s %8s %s\n", "NAME",
-			"ROLE", "VM", "ORIGIN", "VOLSIZE", "USED", "CREATED");
+		fprintf(f, "%-28s %-6s %-16s %-28s %8s %8s %-20s %s\n", "NAME",
+			"ROLE", "VM", "ORIGIN", "VOLSIZE", "USED", "CREATED",
+			"STATE");
 	for (char *l = strtok_r(volumes, "\n", &save); l;
 	     l = strtok_r(NULL, "\n", &save)) {
-		char *v[F__COUNT], a[32], b[32], c[32];
+		char *v[F__COUNT], a[32], b[32], c[32], st[64] = "-";
 		struct tagged *e;
 		const char *vm;
 		int base = 1;
@@ -145,16 +182,19 @@ static int show(const struct runner *r, bool scripted, char *volumes,
 		if (!base)
 			continue;
 		vm = e->vm_name ? e->vm_name : "-";
+		if (strcmp(e->role, "vm") == 0 && e->vm_name)
+			domain_state(r, e, st, sizeof(st));
 		if (scripted)
-			fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v[F_NAME],
-				e->role, vm, v[F_ORIGIN], v[F_VOLSIZE],
-				v[F_USED], when(v[F_CREATION], c, sizeof(c)));
+			fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
+				v[F_NAME], e->role, vm, v[F_ORIGIN],
+				v[F_VOLSIZE], v[F_USED],
+				when(v[F_CREATION], c, sizeof(c)), st);
 		else
-			fprintf(f, "%-28s %-6s %-16s %-28s %8s %8s %s\n",
+			fprintf(f, "%-28s %-6s %-16s %-28s %8s %8s %-20s %s\n",
 				v[F_NAME], e->role, vm, v[F_ORIGIN],
 				human(v[F_VOLSIZE], a, sizeof(a)),
 				human(v[F_USED], b, sizeof(b)),
-				when(v[F_CREATION], c, sizeof(c)));
+				when(v[F_CREATION], c, sizeof(c)), st);
 	}
 	return 0;
 }
@@ -166,8 +206,7 @@ int list_run(const struct runner *r, bool scripted)
 	char *tags = NULL, *volumes = NULL;
 	int rc = -1;
 
-	if (zfs_get_local(r, "qvm:role,qvm:name", "volume", NULL, &tags,
-			  &zr) < 0) {
+	if (zfs_get_local(r, LIST_TAGS, "volume", NULL, &tags, &zr) < 0) {
 		zfs_report("listing", "read the tags of", "volumes", &zr);
 		goto done;
 	}

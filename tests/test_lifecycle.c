@@ -508,7 +508,7 @@ static void image_without_base_loses_no_snapshot(void **state)
 
 #define LIST_TAGS ARGV("zfs", "get", "-H", "-p", "-s", "local", "-o", \
 			  "name,property,value", "-t", "volume", \
-			  "qvm:role,qvm:name")
+			  "qvm:role,qvm:name,qvm:connect,qvm:uuid")
 #define LIST_VOLUMES ARGV("zfs", "list", "-H", "-p", "-o", \
 			     "name,origin,volsize,used,creation", "-t", \
 			     "volume")
@@ -519,33 +519,55 @@ static void list_shows_only_qvm_volumes(void **state)
 
 	/* Only tags set on the volume itself: tank/vms/data inherits
 	 * qvm:role from the filesystem tank/vms and is not listed. Nothing
-	 * asks for snapshots, but each image's @base. */
+	 * asks for snapshots, but each image's @base, and each VM's domain
+	 * state: by its UUID on its libvirt; by name on an older volume. */
 	expect_run(LIST_TAGS,
 		   "tank/debian12\tqvm:role\timage\n"
 		   "tank/half\tqvm:role\timage\n"
+		   "tank/old\tqvm:role\tvm\n"
+		   "tank/old\tqvm:name\told\n"
 		   "tank/web1\tqvm:role\tvm\n"
-		   "tank/web1\tqvm:name\tweb1\n", "", 0);
+		   "tank/web1\tqvm:name\tweb1\n"
+		   "tank/web1\tqvm:connect\tqemu:///system\n"
+		   "tank/web1\tqvm:uuid\t"
+		   "6695eb01-f6a4-4304-89aa-97f2502e193f\n"
+		   "tank/web2\tqvm:role\tvm\n"
+		   "tank/web2\tqvm:name\tweb2\n", "", 0);
 	expect_run(LIST_VOLUMES,
 		   "tank/debian12\t-\t2147483648\t734003200\t1795000000\n"
 		   "tank/half\t-\t1048576\t0\t1795000000\n"
+		   "tank/old\ttank/debian12@base\t1048576\t0\t1795000000\n"
 		   "tank/other\t-\t1048576\t0\t1795000000\n"
 		   "tank/vms/data\t-\t1048576\t0\t1795000000\n"
 		   "tank/web1\ttank/debian12@base\t21474836480\t1048576\t"
+		   "1795000100\n"
+		   "tank/web2\ttank/debian12@base\t1048576\t0\t"
 		   "1795000100\n", "", 0);
 	expect_get("type", "tank/debian12@base", "snapshot");
 	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "type",
 			"tank/half@base"), "",
 		   "cannot open 'tank/half@base': dataset does not exist\n",
 		   1);
+	expect_run(ARGV("virsh", "domstate", "old"), "",
+		   "error: failed to get domain 'old'\n", 1);
+	expect_run(ARGV("virsh", "-c", "qemu:///system", "domstate",
+			"6695eb01-f6a4-4304-89aa-97f2502e193f"),
+		   "shut off\n\n", "", 0);
+	expect_run(ARGV("virsh", "domstate", "web2"), "",
+		   "error: failed to connect to the hypervisor\n", 1);
 	assert_int_equal(list_run(&mock_runner, true), 0);
 	mock_runner_verify();
 	fflush(f->fout);
 	/* tank/half has no @base (an interrupted import): not an image. */
 	assert_string_equal(f->out,
 		"tank/debian12\timage\t-\t-\t2147483648\t734003200\t"
-		"2026-11-18T11:06:40Z\n"
+		"2026-11-18T11:06:40Z\t-\n"
+		"tank/old\tvm\told\ttank/debian12@base\t1048576\t0\t"
+		"2026-11-18T11:06:40Z\tmissing\n"
 		"tank/web1\tvm\tweb1\ttank/debian12@base\t21474836480\t"
-		"1048576\t2026-11-18T11:08:20Z\n");
+		"1048576\t2026-11-18T11:08:20Z\tshut off\n"
+		"tank/web2\tvm\tweb2\ttank/debian12@base\t1048576\t0\t"
+		"2026-11-18T11:08:20Z\tunknown\n");
 }
 
 static void list_of_nothing_tagged_asks_no_more(void **state)

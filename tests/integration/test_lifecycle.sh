@@ -60,11 +60,17 @@ check "list: a header" contains "$OUT" "NAME"
 check "list: the image" eval 'printf "%s\n" "$OUT" | grep -q "^tank/debian12 *image "'
 check "list: the VM with its origin" \
 	eval 'printf "%s\n" "$OUT" | grep -q "^tank/web1 *vm *web1 *tank/debian12@base "'
+check "list: a STATE column" eval 'printf "%s\n" "$OUT" | head -1 | grep -q " STATE$" &&
+	printf "%s\n" "$OUT" | grep -q "^tank/web1 .* missing$"'
 check "list: not a volume qvm did not make" eval '! contains "$OUT" "tank/other"'
 run_qvm list -H
 check "list -H: no header, two lines" [ "$(printf '%s\n' "$OUT" | wc -l)" -eq 2 ]
 check "list -H: tab-separated bytes" \
 	eval 'printf "%s\n" "$OUT" | grep -qP "^tank/web1\tvm\tweb1\ttank/debian12\@base\t33554432\t\d+\t\d{4}-\d\d-\d\dT"'
+# libvirt's test:///default keeps no domain from one process to the next.
+check "list -H: the VM's domain state last (missing), an image's '-'" \
+	eval 'printf "%s\n" "$OUT" | grep -qP "^tank/web1\t.*\tmissing$" &&
+	      printf "%s\n" "$OUT" | grep -qP "^tank/debian12\t.*Z\t-$"'
 
 # --- destroy ---
 run_qvm destroy tank/other
