@@ -62,6 +62,12 @@ static int cmd_vm(const struct options *o, int argc, char **argv)
 			 o->wait ? o->timeout : 0);
 }
 
+static int cmd_wait(const struct options *o, int argc, char **argv)
+{
+	(void)argc;
+	return wait_vm(o->runner, argv[0], o->timeout);
+}
+
 static int cmd_check(const struct options *o, int argc, char **argv)
 {
 	(void)o;
@@ -96,6 +102,9 @@ static const struct command commands[] = {
 	{ "destroy", "c:", 1, 1, false, cmd_destroy, "[-c URI] NAME",
 	  "remove a VM (domain, clone, seed) or an unused image qvm made;\n"
 	  "           everything checked first; never a snapshot" },
+	{ "wait", "t:", 1, 1, false, cmd_wait, "[-t SECONDS] NAME",
+	  "wait until cloud-init has finished in a VM qvm made (-t: at "
+	  "most\n           SECONDS, default 600)" },
 };
 
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
@@ -195,7 +204,8 @@ static int parse_command_options(const struct command *cmd,
 			return -1;
 		}
 	}
-	if (timeout_given && !o->wait) {
+	/* vm waits only when asked to; wait always does. */
+	if (timeout_given && strchr(cmd->opts, 'w') && !o->wait) {
 		fprintf(stderr, "qvm %s: -t goes with -w\n", cmd->name);
 		return -1;
 	}

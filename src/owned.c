@@ -11,7 +11,7 @@
 
 /* The tags qvm sets on a volume it makes; only those set on the volume
  * itself count (its snapshots and children inherit them). */
-#define TAGS "qvm:role,qvm:name,qvm:seed,qvm:connect,qvm:uuid"
+#define TAGS "qvm:role,qvm:name,qvm:seed,qvm:connect,qvm:uuid,qvm:console"
 
 /* A bare name is a VM's: find the volume tagged with it. */
 static int find_vm(const struct runner *r, const char *task, const char *name,
@@ -83,6 +83,8 @@ static int read_tags(const struct runner *r, const char *task,
 			slot = &t->connect;
 		else if (strcmp(f[1], "qvm:uuid") == 0)
 			slot = &t->uuid;
+		else if (strcmp(f[1], "qvm:console") == 0)
+			slot = &t->console;
 		if (slot && !*slot && *f[2] && strcmp(f[2], "-") != 0)
 			*slot = xstrdup(f[2]);
 	}
@@ -150,5 +152,6 @@ void owned_free(struct owned *o)
 	free(o->seed);
 	free(o->connect);
 	free(o->uuid);
+	free(o->console);
 	memset(o, 0, sizeof(*o));
 }

@@ -26,6 +26,7 @@ struct owned {
 	char *seed;		/* qvm:seed, or NULL */
 	char *connect;		/* -c, qvm:connect, or NULL */
 	char *uuid;		/* qvm:uuid, or NULL (volumes made before it) */
+	char *console;		/* qvm:console, or NULL (likewise) */
 };
 
 int owned_resolve(const struct runner *r, const char *task, const char *verb,

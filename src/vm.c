@@ -539,6 +539,13 @@ static int find_console(struct vm_run *v)
 	return 0;
 }
 
+/* Where the console is logged, for "qvm wait" later. */
+static void tag_console(struct vm_run *v)
+{
+	if (v->console)
+		strvec_pushf(&v->props, "qvm:console=%s", v->console);
+}
+
 static int step_wait(struct vm_run *v)
 {
 	struct wait_target t = {
@@ -629,6 +636,7 @@ int vm_create(const struct runner *r, const char *path, bool dry_run,
 	if (prepare(&v) < 0 || find_console(&v) < 0 ||
 	    device_timeout_check(v.task) < 0 || check_host(&v) < 0)
 		goto done;
+	tag_console(&v);
 	if (dry_run) {
 		say(&v, "Dry run: these commands would create VM %s", v.qf.name);
 		/* As qvm itself runs: what it writes is its user's alone. */

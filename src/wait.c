@@ -9,6 +9,8 @@
 
 #include "console.h"
 #include "msg.h"
+#include "owned.h"
+#include "seed.h"
 #include "signals.h"
 #include "strvec.h"
 #include "text.h"
@@ -239,5 +241,41 @@ sleep:
 done:
 	console_status_clear(&st);
 	free(cr);
+	return rc;
+}
+
+int wait_vm(const struct runner *r, const char *name, unsigned timeout)
+{
+	char *task = xasprintf("waiting for %s", name);
+	struct owned o = { 0 };
+	char *console = NULL;
+	int rc = -1;
+
+	if (owned_resolve(r, task, "waits for", name, NULL, &o) < 0)
+		goto done;
+	if (strcmp(o.role, "vm") != 0) {
+		msg_error(task, "%s is an image, not a VM", o.dataset);
+		goto done;
+	}
+	if (o.console)
+		console = xstrdup(o.console);
+	else if (o.seed)
+		console = xasprintf("%s/%s", o.seed, CONSOLE_LOG_NAME);
+	else {
+		msg_error(task, "%s records no console log (qvm:console) nor "
+			  "seed directory (qvm:seed): qvm cannot tell where "
+			  "its console is", o.dataset);
+		goto done;
+	}
+	free(task);
+	task = xasprintf("waiting for VM %s", o.vm_name);
+	rc = wait_ready(r, &(struct wait_target){
+		.name = o.vm_name, .domain = o.uuid ? o.uuid : o.vm_name,
+		.connect = o.connect, .console = console, .timeout = timeout,
+		.started = wait_now() }, task);
+done:
+	free(console);
+	owned_free(&o);
+	free(task);
 	return rc;
 }

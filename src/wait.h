@@ -17,7 +17,14 @@
  * each of those returns -1. A wait never changes the VM: whatever it says,
  * the VM stays as it is, and the messages say so.
  *
- * It touches nothing but the console log (read) and virsh (reads only).
+ * wait_vm() is "qvm wait NAME": it finds the VM qvm made (owned.h), and
+ * waits for it as above, reading the console log recorded in the volume's
+ * qvm:console tag (SEED/console.log on volumes made before the tag) and
+ * asking libvirt by the domain's UUID (qvm:uuid; its name on older
+ * volumes), on the recorded qvm:connect.
+ *
+ * It touches nothing but the console log (read), zfs and virsh (reads
+ * only).
  */
 #ifndef QVM_WAIT_H
 #define QVM_WAIT_H
@@ -40,6 +47,8 @@ double wait_now(void);
 
 int wait_ready(const struct runner *r, const struct wait_target *t,
 	       const char *task);
+
+int wait_vm(const struct runner *r, const char *name, unsigned timeout);
 
 /* The timeout option's value: whole seconds, 1 to 86400. Returns 0, or -1
  * with a message naming the option in errbuf. */

@@ -75,7 +75,7 @@ static void expect_get(const char *prop, const char *name, const char *value)
 	free(out);
 }
 
-#define TAGS "qvm:role,qvm:name,qvm:seed,qvm:connect,qvm:uuid"
+#define TAGS "qvm:role,qvm:name,qvm:seed,qvm:connect,qvm:uuid,qvm:console"
 
 /* zfs get -s local of qvm's tags on one dataset: "name\tprop\tvalue"
  * lines, as zfs prints only those set on the dataset itself. */

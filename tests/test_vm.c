@@ -219,15 +219,17 @@ static void expect_iso(int status)
 static void expect_clone(int status, const char *err)
 {
 	char *seedprop = xasprintf("qvm:seed=%s/web1", F->seed);
+	char *console = xasprintf("qvm:console=%s/web1/console.log", F->seed);
 
 	expect_run_hook(ARGV("zfs", "clone", "-o", "volsize=2G", "-o",
 			     "compression=lz4", "-o", "qvm:role=vm", "-o",
 			     "qvm:name=web1", "-o", "*", "-o", "*", "-o", "*",
 			     "-o", seedprop, "-o",
-			     "qvm:connect=test:///default",
+			     "qvm:connect=test:///default", "-o", console,
 			     "tank/debian12@base", "tank/web1"),
 			"", err, status, status ? NULL : device_made, NULL);
 	free(seedprop);
+	free(console);
 }
 
 /* virt-install "ran" and the guest booted: its console log fills. */
@@ -434,7 +436,8 @@ static void step3_no_device_destroys_clone(void **state)
 	expect_run(ARGV("zfs", "clone", "-o", "volsize=2G", "-o",
 			"compression=lz4", "-o", "qvm:role=vm", "-o",
 			"qvm:name=web1", "-o", "*", "-o", "*", "-o", "*", "-o",
-			"*", "-o", "*", "tank/debian12@base", "tank/web1"), "",
+			"*", "-o", "*", "-o", "*", "tank/debian12@base",
+			"tank/web1"), "",
 		   "", 0);
 	expect_destroy_clone(0, "");
 	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);

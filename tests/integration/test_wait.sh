@@ -194,4 +194,27 @@ run_qvm vm -w -t 30 "$WORK/w10.yaml"
 check "logged serial: its log is read" \
 	eval '[ "$RC" -eq 0 ] && printf "%s\n" "$OUT" | grep -qE "^VM w10 ready after [0-9]+ s: no address$"'
 
+# --- qvm wait NAME: the same wait for a VM that exists ---
+reset
+run_qvm wait w1
+check "wait: a finished VM is ready" \
+	eval '[ "$RC" -eq 0 ] && printf "%s\n" "$OUT" | grep -qE "^VM w1 ready after [0-9]+ s: 10\.0\.2\.15$"'
+run_qvm wait tank/w4
+check "wait: cloud-init's errors, by dataset too" eval '[ "$RC" -eq 1 ] &&
+	contains "$ERR" "Error waiting for VM w4: cloud-init finished with errors: Failed running"'
+run_qvm wait --timeout 1 w6
+check "wait: the timeout" eval '[ "$RC" -eq 1 ] && contains "$ERR" "cloud-init had not finished after 1 s"'
+uuid=$(zfs get -H -o value qvm:uuid tank/w6)
+check "wait: libvirt asked by the recorded UUID and URI" \
+	grep -q "^-c test:///default domstate $uuid$" "$WORK/virsh.log"
+run_qvm wait w10
+check "wait: the document's own serial log, from qvm:console" \
+	eval '[ "$RC" -eq 0 ] && contains "$OUT" "VM w10 ready after"'
+run_qvm wait tank/debian12
+check "wait: an image is no VM" eval '[ "$RC" -eq 1 ] && contains "$ERR" "tank/debian12 is an image, not a VM"'
+run_qvm wait nosuch
+check "wait: a name qvm did not make" eval '[ "$RC" -eq 1 ] && contains "$ERR" "qvm made no VM named '"'"'nosuch'"'"'"'
+run_qvm wait tank/w1@snap
+check "wait: a snapshot is refused" eval '[ "$RC" -eq 1 ] && contains "$ERR" "qvm waits for only the volumes it made"'
+
 finish
