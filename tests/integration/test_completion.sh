@@ -99,7 +99,7 @@ expect() {
 }
 
 # Commands and global options (src/main.c's table).
-expect "qvm " "check destroy image list vm"
+expect "qvm " "check destroy image list vm wait"
 expect "qvm d" "destroy"
 expect "qvm -" "--dry-run --help --version -V -h -n"
 expect "qvm --d" "--dry-run"
@@ -114,7 +114,11 @@ expect "qvm list -" "-H"
 expect "qvm list -H " ""
 expect "qvm destroy -" "-c"
 expect "qvm image -" ""
-expect "qvm vm -" ""
+expect "qvm vm -" "--timeout --wait -t -w"
+expect "qvm vm -w -" "--timeout --wait -t -w"
+expect "qvm vm -w -t " ""
+expect "qvm wait -" "--timeout -t"
+expect "qvm wait --timeout " ""
 expect "qvm destroy -c " "qemu:///session qemu:///system"
 # After "qemu:" readline replaces only what follows the ':'.
 expect "qvm destroy -c qemu:///sy" "///system"
@@ -126,6 +130,8 @@ expect "qvm check " "db.yml sub.d web1.yaml"
 expect "qvm image " "alpine.raw debian.qcow2 sub.d ubuntu.img"
 expect "qvm -n image d" "debian.qcow2"
 expect "qvm vm web1.yaml " ""
+expect "qvm vm -w -t 60 " "db.yml sub.d web1.yaml"
+expect "qvm vm --wait --timeout 60 w" "web1.yaml"
 expect "qvm check db.yml " ""
 
 # image's ZVOL: volumes, and filesystems as parents (no space after '/').
@@ -153,6 +159,11 @@ expect "qvm destroy db:" "1"
 expect "qvm destroy web1 " ""
 expect "qvm destroy web1 -" ""
 
+# wait's NAME: the VM names alone.
+expect "qvm wait " "db:1 web1"
+expect "qvm wait -t 30 w" "web1"
+expect "qvm wait web1 " ""
+
 # Missing or failing programs: no candidates, no noise.
 # An empty search path on purpose: no zfs, no qvm.
 # shellcheck disable=SC2123
@@ -175,6 +186,7 @@ zfs clone -o qvm:role=vm -o qvm:name=web:2 tank/deb12@base tank/web2 &&
 	zfs create -V 16M tank/notqvm
 check "real: the double made a VM clone and a foreign volume" [ $? -eq 0 ]
 expect "qvm destroy " "tank/deb12 web:2"
+expect "qvm wait " "web:2"
 expect "qvm image x.raw tank/" "tank/ tank/deb12 tank/notqvm tank/web2"
 
 finish
