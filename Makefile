@@ -47,7 +47,7 @@ DEBIAN_PACKAGES = build-essential pkg-config libyaml-dev libcmocka-dev \
 DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system
 
 .PHONY: all check unit unit-asan integration integration-asan valgrind \
-	lint deps demo bench fuzz fuzz-smoke install uninstall clean
+	lint deps demo bench fuzz fuzz-smoke install uninstall clean check-zfs
 
 all: qvm
 
@@ -129,6 +129,16 @@ demo:
 	@sh tests/deps.sh $(DEBIAN_PACKAGES) $(DEMO_PACKAGES)
 	@$(MAKE) --no-print-directory qvm
 	@bash tests/demo/demo.sh
+
+# qvm against real OpenZFS, in a QEMU (TCG) guest built once and cached in
+# /var/cache/qvm-zfs: the real-ZFS suite, and transcripts of real zfs that
+# tests/integration/test_transcripts.sh replays against the double.
+# ZFS_VERSION: 2.1.11 (bookworm) or 2.3 (bookworm-backports).
+ZFS_VERSION ?= 2.1.11
+check-zfs:
+	@sh tests/deps.sh $(DEBIAN_PACKAGES) debootstrap qemu-system-x86
+	@$(MAKE) --no-print-directory qvm
+	@ZFS_VERSION=$(ZFS_VERSION) bash tests/zfs-real/check-zfs.sh
 
 # Coverage-guided fuzzing of the qvm-file parser and argv builder (clang,
 # libFuzzer); FUZZ_SECONDS bounds the run. check runs a short smoke of it.

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+# Transcripts of zfs calls (tests/transcripts/VERSION/*.txt), as
+# record-transcripts.sh and zfs-record write them:
+#     $ zfs ARG...          (bash printf %q quoting)
+#     note TEXT             (optional)
+#     status N
+#     stdout BYTES, then BYTES bytes and a newline
+#     stderr BYTES, the same
+#     (an empty line)
+# Lines starting with '#' before a record are comments.
+#
+#   transcript.py replay FILE     replays FILE against tests/zfs-double from
+#                                 empty pools tank and other; prints one
+#                                 "ok - "/"not ok - " line per call; exit 1
+#                                 on any difference
+#   transcript.py normalise FILE  prints FILE with what varies from run to
+#                                 run (times, run marks, temporary paths,
+#                                 space used) replaced by fixed words
+#
+# A replay compares what qvm reads: the exit status, stdout, and stderr up
+# to a "usage:" line (zfs's usage text after an error is not compared).
+import os
+import re
+import shlex
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DOUBLE = os.path.join(ROOT, 'tests', 'zfs-double')
+
+
+def parse(path):
+    data = open(path, 'rb').read()
+    pos, recs = 0, []
+
+    def line():
+        nonlocal pos
+        end = data.index(b'\n', pos)
+        s = data[pos:end].decode()
+        pos = end + 1
+        return s
+
+    def block(word):
+        nonlocal pos
+        head = line()
+        if not head.startswith(word + ' '):
+            raise ValueError('%s: expected "%s N" at byte %d, got %r'
+                             % (path, word, pos, head))
+        n = int(head.split(' ', 1)[1])
+        body = data[pos:pos + n]
+        pos += n
+        if data[pos:pos + 1] != b'\n':
+            raise ValueError('%s: %s block not ended by a newline' % (path, word))
+        pos += 1
+        return body.decode()
+
+    while pos < len(data):
+        s = line()
+        if s == '' or s.startswith('#'):
+            continue
+        if not s.startswith('$ '):
+            raise ValueError('%s: expected "$ zfs ...", got %r' % (path, s))
+        rec = {'argv': shlex.split(s[2:]), 'cmd': s[2:], 'note': None}
+        s = line()
+        if s.startswith('note '):
+            rec['note'] = s[5:]
+            s = line()
+        if not s.startswith('status '):
+            raise ValueError('%s: expected "status N", got %r' % (path, s))
+        rec['status'] = int(s[7:])
+        rec['stdout'] = block('stdout')
+        rec['stderr'] = block('stderr')
+        recs.append(rec)
+    return recs
+
+
+def emit(rec):
+    out = ['$ ' + rec['cmd'] + '\n']
+    if rec['note']:
+        out.append('note %s\n' % rec['note'])
+    out.append('status %d\n' % rec['status'])
+    for k in ('stdout', 'stderr'):
+        b = rec[k].encode()
+        out.append('%s %d\n' % (k, len(b)) + rec[k] + '\n')
+    return ''.join(out) + '\n'
+
+
+VARYING = {'used', 'creation', 'referenced', 'available', 'avail',
+           'logicalreferenced', 'logicalused', 'usedbydataset',
+           'qvm:created', 'qvm:run', 'written', 'refer', 'guid',
+           'createtxg', 'objsetid'}
+
+
+def normalise(rec):
+    sub = [(r'/tmp/qvm-it\.[A-Za-z0-9]+', '/tmp/qvm-it.WORK'),
+           (r'(qvm:created=)[^ ]+', r'\1TIME'),
+           (r'(qvm:run=)[0-9a-f]+', r'\1RUN')]
+    for pat, rep in sub:
+        rec['cmd'] = re.sub(pat, rep, rec['cmd'])
+        rec['stdout'] = re.sub(pat, rep, rec['stdout'])
+        rec['stderr'] = re.sub(pat, rep, rec['stderr'])
+    argv = rec['argv']
+    if len(argv) > 1 and argv[1] in ('get', 'list') and '-o' in argv:
+        i = argv.index('-o')
+        if argv[1] == 'get':
+            props = argv[i + 2].split(',') if i + 2 < len(argv) else []
+            cols = argv[i + 1].split(',')
+            if any(p in VARYING for p in props) and cols == ['value']:
+                rec['stdout'] = ''.join(
+                    'VARIES\n' for _ in rec['stdout'].splitlines())
+        else:
+            cols = argv[i + 1].split(',')
+            lines = []
+            for l in rec['stdout'].splitlines():
+                f = l.split('\t')
+                if len(f) == len(cols):
+                    f = ['VARIES' if c in VARYING else v
+                         for c, v in zip(cols, f)]
+                lines.append('\t'.join(f) + '\n')
+            rec['stdout'] = ''.join(lines)
+    rec['argv'] = shlex.split(rec['cmd'])
+    return rec
+
+
+def compared(stderr):
+    keep = []
+    for l in stderr.split('\n'):
+        if l.startswith('usage:'):
+            break
+        keep.append(l)
+    return '\n'.join(keep)
+
+
+def replay(path):
+    recs = parse(path)
+    name = os.path.relpath(path, ROOT)
+    bad = 0
+    with tempfile.TemporaryDirectory(prefix='qvm-replay.') as tmp:
+        env = dict(os.environ, ZFS_DOUBLE_DIR=os.path.join(tmp, 'state'),
+                   QVM_ZVOL_DIR=os.path.join(tmp, 'dev'), LC_ALL='C')
+        os.mkdir(env['ZFS_DOUBLE_DIR'])
+        os.mkdir(env['QVM_ZVOL_DIR'])
+        with open(os.path.join(env['ZFS_DOUBLE_DIR'], 'pools'), 'w') as f:
+            f.write('tank\nother\n')
+        for n, rec in enumerate(recs, 1):
+            if rec['argv'][0] != 'zfs':
+                raise ValueError('%s: not a zfs call: %s' % (path, rec['cmd']))
+            p = subprocess.run([sys.executable, '-S', DOUBLE] + rec['argv'][1:],
+                               env=env, stdin=subprocess.DEVNULL,
+                               capture_output=True)
+            got = {'status': p.returncode if p.returncode >= 0
+                   else 128 - p.returncode,
+                   'stdout': p.stdout.decode(), 'stderr': p.stderr.decode()}
+            diffs = []
+            if got['status'] != rec['status']:
+                diffs.append('status %d, real zfs %d'
+                             % (got['status'], rec['status']))
+            if got['stdout'] != rec['stdout']:
+                diffs.append('stdout %r\n#   real zfs %r'
+                             % (got['stdout'], rec['stdout']))
+            if compared(got['stderr']) != compared(rec['stderr']):
+                diffs.append('stderr %r\n#   real zfs %r'
+                             % (compared(got['stderr']),
+                                compared(rec['stderr'])))
+            what = '%s #%d: %s' % (name, n, rec['cmd'])
+            if diffs:
+                bad += 1
+                print('not ok - ' + what)
+                for d in diffs:
+                    print('#   ' + d)
+            else:
+                print('ok - ' + what)
+    return bad
+
+
+def main(argv):
+    if len(argv) == 3 and argv[1] == 'replay':
+        return 1 if replay(argv[2]) else 0
+    if len(argv) == 3 and argv[1] == 'normalise':
+        for rec in parse(argv[2]):
+            sys.stdout.write(emit(normalise(rec)))
+        return 0
+    sys.stderr.write('usage: transcript.py replay|normalise FILE\n')
+    return 2
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv))
