@@ -164,7 +164,7 @@ z zfs set bogus=1 tank/vms/web1
 z zfs set qvm:x=1 tank/nope
 z zfs set qvm:x=1
 
-section qvm-calls
+section qvm-call-shapes
 # The shapes of src/zfs.c's calls, with qvm's own properties.
 z zfs create tank/img
 z zfs list -H -p -o name tank/img/debian12

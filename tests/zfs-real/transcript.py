@@ -19,6 +19,8 @@
 #
 # A replay compares what qvm reads: the exit status, stdout, and stderr up
 # to a "usage:" line (zfs's usage text after an error is not compared).
+# Lists real zfs prints in hash order (a snapshot's "clones", the datasets
+# a refused destroy names) are compared as sets.
 import os
 import re
 import shlex
@@ -124,12 +126,30 @@ def normalise(rec):
 
 
 def compared(stderr):
-    keep = []
+    """stderr up to zfs's usage text, with the dependents a destroy lists
+    sorted (real zfs lists them in its ZAP's hash order)."""
+    keep, deps = [], None
     for l in stderr.split('\n'):
         if l.startswith('usage:'):
             break
+        if deps is not None and l and ' ' not in l:
+            deps.append(l)
+            continue
+        if deps:
+            keep += sorted(deps)
+        deps = [] if l.endswith('to destroy the following datasets:') else None
         keep.append(l)
+    if deps:
+        keep += sorted(deps)
     return '\n'.join(keep)
+
+
+def stdout_compared(argv, stdout):
+    """stdout; the value of "clones" (hash order in real zfs) sorted."""
+    if len(argv) > 4 and argv[1] == 'get' and 'clones' in argv[-2].split(','):
+        return '\n'.join(','.join(sorted(l.split(','))) if l != '-' else l
+                         for l in stdout.split('\n'))
+    return stdout
 
 
 def replay(path):
@@ -156,7 +176,8 @@ def replay(path):
             if got['status'] != rec['status']:
                 diffs.append('status %d, real zfs %d'
                              % (got['status'], rec['status']))
-            if got['stdout'] != rec['stdout']:
+            if stdout_compared(rec['argv'], got['stdout']) != \
+                    stdout_compared(rec['argv'], rec['stdout']):
                 diffs.append('stdout %r\n#   real zfs %r'
                              % (got['stdout'], rec['stdout']))
             if compared(got['stderr']) != compared(rec['stderr']):
