@@ -10,7 +10,9 @@
 # Lines starting with '#' before a record are comments.
 #
 #   transcript.py replay FILE     replays FILE against tests/zfs-double from
-#                                 empty pools tank and other; prints one
+#                                 empty pools tank and other, the double
+#                                 set to the version in the zfs-version file
+#                                 beside FILE; prints one
 #                                 "ok - "/"not ok - " line per call; exit 1
 #                                 on any difference
 #   transcript.py normalise FILE  prints FILE with what varies from run to
@@ -163,6 +165,13 @@ def replay(path):
         os.mkdir(env['QVM_ZVOL_DIR'])
         with open(os.path.join(env['ZFS_DOUBLE_DIR'], 'pools'), 'w') as f:
             f.write('tank\nother\n')
+        # The double behaves as the version the transcript was made with.
+        m = re.match(r'zfs-(\d+\.\d+(\.\d+)?)', open(os.path.join(
+            os.path.dirname(path), 'zfs-version')).read())
+        if not m:
+            raise ValueError('%s: no zfs-version beside it' % path)
+        with open(os.path.join(env['ZFS_DOUBLE_DIR'], 'version'), 'w') as f:
+            f.write(m.group(1) + '\n')
         for n, rec in enumerate(recs, 1):
             if rec['argv'][0] != 'zfs':
                 raise ValueError('%s: not a zfs call: %s' % (path, rec['cmd']))
