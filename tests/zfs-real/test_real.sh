@@ -59,6 +59,44 @@ qvm: meta-data
 EOF2
 }
 prop() { zfs get -Hp -o value "$2" "$1"; }
+# diagnose PID: what qvm and its children wait for, and the pools.
+diagnose() {
+	local p
+	ps -eo pid,ppid,stat,etime,wchan:32,args | grep -v ' \[' | sed 's/^/#   /'
+	for p in "$1" $(pgrep -P "$1"); do
+		echo "#   /proc/$p/stack ($(cat /proc/$p/comm 2>/dev/null)):"
+		sed 's/^/#     /' "/proc/$p/stack" 2>/dev/null
+	done
+	zpool list 2>&1 | sed 's/^/#   /'
+	zpool status -x 2>&1 | sed 's/^/#   /'
+}
+# run_bounded SECS ARGS...: run_qvm, but a qvm still running after SECS s
+# fails: what it waits for is printed, then it gets SIGTERM (and SIGKILL
+# 120 s later).
+run_bounded() {
+	local secs=$1 pid i
+	shift
+	$QVM_WRAP "$QVM" "$@" >"$WORK/out" 2>"$WORK/err" &
+	pid=$!
+	for ((i = 0; i < secs * 10; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		not_ok "qvm $* finishes within $secs s"
+		diagnose "$pid"
+		kill -TERM "$pid"
+		for ((i = 0; i < 1200; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -0 "$pid" 2>/dev/null && { echo "#   SIGTERM did not stop it"; diagnose "$pid"; kill -KILL "$pid"; }
+	fi
+	wait "$pid"
+	RC=$?
+	OUT=$(cat "$WORK/out")
+	ERR=$(cat "$WORK/err")
+}
 
 MIB=1048576
 IMG=$WORK/cloud.raw
@@ -131,14 +169,6 @@ same_state "image, missing pool" "$before"
 run_qvm image "$IMG" tank/debian12/x
 fails "image, parent is a volume" "parent is not a filesystem"
 same_state "image, parent is a volume" "$before"
-
-# a pool out of space: 96 MiB of random data into the 96 MiB pool
-head -c $((96 * MIB)) /dev/urandom >"$WORK/big.raw"
-run_qvm image "$WORK/big.raw" small/big
-fails "image, pool out of space" "small/big"
-check "image, pool out of space: the cause is named" \
-	eval 'contains "$ERR" "space" || contains "$ERR" "No space left"'
-same_state "image, pool out of space" "$before"
 
 # SIGINT during the copy
 head -c $((200 * MIB)) /dev/urandom >"$WORK/slow.raw"
@@ -291,5 +321,16 @@ run_qvm list -H
 check "list: empty at the end" [ -z "$OUT" ]
 check "the untagged volume and the filesystem survived it all" \
 	eval 'zfs list tank/notqvm >/dev/null && zfs list tank/fs >/dev/null'
+
+# --- last, as it may hang: a pool out of space ----------------------------------
+# 96 MiB of random data into the 80 MiB pool small; bounded.
+before_enospc=$(state)
+head -c $((96 * MIB)) /dev/urandom >"$WORK/big.raw"
+run_bounded 300 image "$WORK/big.raw" small/big
+fails "image, pool out of space" "small/big"
+check "image, pool out of space: the cause is named" \
+	eval 'contains "$ERR" "space" || contains "$ERR" "No space left"'
+same_state "image, pool out of space" "$before_enospc"
+
 
 finish
