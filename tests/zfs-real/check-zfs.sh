@@ -90,10 +90,17 @@ if [ "$ONLY" != suite ] && [ -d "$RES/transcripts" ]; then
 		cp "$RES/qvm-calls.normalised.txt" "$KEEP/qvm-suite-calls.txt"
 		cp "$RES/zfs-version" "$KEEP/zfs-version"
 		say "transcripts stored in $KEEP"
-	elif ! diff -r -x qvm-suite-calls.txt -x zfs-version "$KEEP" "$RES/transcripts" \
-		>"$RES/transcripts.diff"; then
-		head -n 40 "$RES/transcripts.diff" >&2
-		failed="${failed:+$failed; }real OpenZFS $VERSION now answers differently from tests/transcripts/$VERSION (diff above; QVM_ZFS_SAVE=1 stores the new transcripts)"
+	else
+		: >"$RES/transcripts.diff"
+		for f in "$KEEP"/*.txt; do
+			[ "${f##*/}" = qvm-suite-calls.txt ] && continue
+			python3 "$ROOT/tests/zfs-real/transcript.py" same "$f" \
+				"$RES/transcripts/${f##*/}" >>"$RES/transcripts.diff" 2>&1
+		done
+		if [ -s "$RES/transcripts.diff" ]; then
+			head -n 40 "$RES/transcripts.diff" >&2
+			failed="${failed:+$failed; }real OpenZFS $VERSION now answers differently from tests/transcripts/$VERSION (above; QVM_ZFS_SAVE=1 stores the new transcripts)"
+		fi
 	fi
 fi
 [ -z "$failed" ] || die "$failed"

@@ -17,6 +17,8 @@
 #                                 on any difference
 #   (qvm-suite-calls.txt: qvm's and the suite's own calls in the real-ZFS
 #   suite, with the pool small as well, normalised on both sides.)
+#   transcript.py same KEPT NEW   compares two recordings as a replay
+#                                 would; exit 1 on a difference
 #   transcript.py normalise FILE  prints FILE with what varies from run to
 #                                 run (times, run marks, temporary paths,
 #                                 space used) replaced by fixed words
@@ -248,14 +250,37 @@ def replay(path):
     return bad
 
 
+def same(kept, new):
+    """Prints where two recordings of one scenario differ in what the
+    replay compares; returns how many calls differ."""
+    a, b = parse(kept), parse(new)
+    bad = 0
+    if [r['cmd'] for r in a] != [r['cmd'] for r in b]:
+        print('%s: not the same calls as %s' % (new, kept))
+        return 1
+    for n, (x, y) in enumerate(zip(a, b), 1):
+        if x['status'] != y['status'] or \
+                stdout_compared(x['argv'], x['stdout']) != \
+                stdout_compared(y['argv'], y['stdout']) or \
+                compared(x['stderr']) != compared(y['stderr']):
+            bad += 1
+            print('%s #%d: %s\n  kept: %r\n  now:  %r'
+                  % (os.path.basename(kept), n, x['cmd'],
+                     (x['status'], x['stdout'], x['stderr']),
+                     (y['status'], y['stdout'], y['stderr'])))
+    return bad
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == 'replay':
         return 1 if replay(argv[2]) else 0
+    if len(argv) == 4 and argv[1] == 'same':
+        return 1 if same(argv[2], argv[3]) else 0
     if len(argv) == 3 and argv[1] == 'normalise':
         for rec in parse(argv[2]):
             sys.stdout.write(emit(normalise(rec)))
         return 0
-    sys.stderr.write('usage: transcript.py replay|normalise FILE\n')
+    sys.stderr.write('usage: transcript.py replay|normalise FILE | same KEPT NEW\n')
     return 2
 
 
