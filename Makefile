@@ -105,7 +105,7 @@ integration: qvm
 
 integration-asan: build/asan/qvm
 	@QVM=$(CURDIR)/build/asan/qvm ASAN_OPTIONS=detect_leaks=1 \
-	 SKIP_TESTS=test_zfs_double bash tests/integration/run.sh
+	 SKIP_TESTS="test_zfs_double test_transcripts" bash tests/integration/run.sh
 
 valgrind: $(TESTS) qvm
 	@VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full \
@@ -113,7 +113,7 @@ valgrind: $(TESTS) qvm
 	 sh tests/run-unit.sh $(TESTS)
 	@QVM=$(CURDIR)/qvm QVM_WRAP="valgrind -q --error-exitcode=99 \
 	 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
-	 SKIP_TESTS=test_zfs_double bash tests/integration/run.sh
+	 SKIP_TESTS="test_zfs_double test_transcripts" bash tests/integration/run.sh
 
 lint:
 	@mandoc -Tlint -W warning qvm.1 && echo "qvm.1: mandoc -Tlint clean"
