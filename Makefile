@@ -55,7 +55,7 @@ DEB_PACKAGES = debhelper dpkg-dev lintian man-db
 DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system
 
 .PHONY: all check unit unit-asan integration integration-asan valgrind \
-	lint deps demo bench fuzz fuzz-smoke install uninstall deb clean
+	lint deps demo bench fuzz fuzz-smoke install uninstall deb clean check-zfs
 
 all: qvm
 
@@ -113,7 +113,7 @@ integration: qvm
 
 integration-asan: build/asan/qvm
 	@QVM=$(CURDIR)/build/asan/qvm ASAN_OPTIONS=detect_leaks=1 \
-	 SKIP_TESTS=test_zfs_double bash tests/integration/run.sh
+	 SKIP_TESTS="test_zfs_double test_transcripts" bash tests/integration/run.sh
 
 valgrind: $(TESTS) qvm
 	@VALGRIND="valgrind -q --error-exitcode=99 --leak-check=full \
@@ -121,7 +121,7 @@ valgrind: $(TESTS) qvm
 	 sh tests/run-unit.sh $(TESTS)
 	@QVM=$(CURDIR)/qvm QVM_WRAP="valgrind -q --error-exitcode=99 \
 	 --leak-check=full --errors-for-leak-kinds=definite,indirect" \
-	 SKIP_TESTS=test_zfs_double bash tests/integration/run.sh
+	 SKIP_TESTS="test_zfs_double test_transcripts" bash tests/integration/run.sh
 
 lint:
 	@mandoc -Tlint -W warning qvm.1 && echo "qvm.1: mandoc -Tlint clean"
@@ -137,6 +137,16 @@ demo:
 	@sh tests/deps.sh $(DEBIAN_PACKAGES) $(DEMO_PACKAGES)
 	@$(MAKE) --no-print-directory qvm
 	@bash tests/demo/demo.sh
+
+# qvm against real OpenZFS, in a QEMU (TCG) guest built once and cached in
+# /var/cache/qvm-zfs: the real-ZFS suite, and transcripts of real zfs that
+# tests/integration/test_transcripts.sh replays against the double.
+# ZFS_VERSION: 2.1.11 (bookworm) or 2.3 (bookworm-backports).
+ZFS_VERSION ?= 2.1.11
+check-zfs:
+	@sh tests/deps.sh $(DEBIAN_PACKAGES) debootstrap qemu-system-x86
+	@$(MAKE) --no-print-directory qvm
+	@ZFS_VERSION=$(ZFS_VERSION) bash tests/zfs-real/check-zfs.sh
 
 # Coverage-guided fuzzing of the qvm-file parser and argv builder (clang,
 # libFuzzer); FUZZ_SECONDS bounds the run. check runs a short smoke of it.

@@ -131,14 +131,16 @@ if [ -f "$W" ] && [ "$(fsize "$W")" = $((20 * G)) ] &&
 else notok "device file: sparse, volsize bytes, mode 0660" "$(ls -ls "$W" 2>&1)"; fi
 
 run zfs get -Hp -o value volsize,refreservation,volblocksize tank/vms/web1
-check "get -Hp: volsize, refreservation = volsize, volblocksize 16K" 0 \
+# refreservation: volsize plus the indirect blocks, as OpenZFS reserves
+# (tests/transcripts/*/create.txt).
+check "get -Hp: volsize, refreservation = volsize + metadata, volblocksize 16K" 0 \
 	"$((20 * G))
-$((20 * G))
+21813002240
 16384" ""
 run zfs get -H -o value volsize,volblocksize,refreservation,type,origin tank/vms/web1
 check "get -H: human sizes, type, origin '-'" 0 "20G
 16K
-20G
+20.3G
 volume
 -" ""
 run zfs get volsize tank/vms/web1
@@ -148,7 +150,7 @@ tank/vms/web1  volsize   20G      local" ""
 run zfs get -H volblocksize,refreservation,qvm:none tank/vms/web1
 check "get -H: sources default/local, unset user property - -" 0 \
 	"tank/vms/web1	volblocksize	16K	default
-tank/vms/web1	refreservation	20G	local
+tank/vms/web1	refreservation	20.3G	local
 tank/vms/web1	qvm:none	-	-" ""
 
 zfs create tank/r
@@ -190,10 +192,10 @@ run zfs get -H -o value,source volblocksize tank/vms/b8
 check "explicit volblocksize has source -" 0 "8K	-" ""
 run zfs create -V 1G -b 3000 tank/vms/b2
 check "volblocksize not a power of 2" 1 "" \
-	"cannot create 'tank/vms/b2': 'volblocksize' must be power of 2 from 512B to 128K"
-run zfs create -V 1G -o volblocksize=256K tank/vms/b2
-check "volblocksize above 128K" 1 "" \
-	"cannot create 'tank/vms/b2': 'volblocksize' must be power of 2 from 512B to 128K"
+	"cannot create 'tank/vms/b2': 'volblocksize' must be power of 2 from 512B to 16M"
+run zfs create -V 1G -o volblocksize=32M tank/vms/b2
+check "volblocksize above 16M" 1 "" \
+	"cannot create 'tank/vms/b2': 'volblocksize' must be power of 2 from 512B to 16M"
 run zfs create -V 1G -b abc tank/vms/b2
 check "bad -b value" 1 "" "bad volume block size 'abc': bad numeric value 'abc'"
 
@@ -321,10 +323,10 @@ check "snapshot -o user property" 0 "" ""
 run zfs get -H -o value,source qvm:note,type,volsize tank/vms/web1@u
 check "snapshot user property, type, volsize" 0 "x	local
 snapshot	-
-20G	-" ""
+20G	local" ""
 run zfs snapshot tank/vms/web1@u tank/vms/web1@u2
-check "several snapshots, one exists: none created" 1 "" \
-	"cannot create snapshot 'tank/vms/web1@u': dataset already exists
+check "several snapshots of one dataset: refused, none created" 1 "" \
+	"cannot create snapshots : multiple snapshots of same fs not allowed
 no snapshots were created"
 
 # --- clone ------------------------------------------------------------------
@@ -348,7 +350,7 @@ run zfs clone -o volsize=30G -o qvm:role=vm -o refreservation=auto \
 check "clone -o volsize -o user -o refreservation=auto" 0 "" ""
 run zfs get -Hp -o value volsize,refreservation,qvm:role tank/vms/c2
 check "clone properties applied" 0 "$((30 * G))
-$((30 * G))
+32718192640
 vm" ""
 if [ "$(fsize "$DEV/tank/vms/c2")" = $((30 * G)) ] &&
 	[ "$(peek "$DEV/tank/vms/c2" 5 $((1024 * 1024)))" = hello ]; then
@@ -555,13 +557,14 @@ run zfs set volsize=40G tank/vms/web1
 check "set volsize" 0 "" ""
 run zfs get -Hp -o value volsize,refreservation tank/vms/web1
 check "volsize and (thick) refreservation updated" 0 "$((40 * G))
-$((40 * G))" ""
+43623645184" ""
 assert "set volsize resized the device" test "$(fsize "$W")" = $((40 * G))
 run zfs set volsize=1000 tank/vms/web1
-check "set volsize not a multiple" 1 "" \
+# OpenZFS 2.3 exits 255 when a property cannot be set (2.1: 1).
+check "set volsize not a multiple: status 255" 255 "" \
 	"cannot set property for 'tank/vms/web1': 'volsize' must be a multiple of volume block size (16K)"
 run zfs set bogus=1 tank/vms/web1
-check "set invalid property" 1 "" \
+check "set invalid property: status 255" 255 "" \
 	"cannot set property for 'tank/vms/web1': invalid property 'bogus'"
 run zfs set qvm:x=1 tank/nope
 check "set on a missing dataset" 1 "" "cannot open 'tank/nope': dataset does not exist"
