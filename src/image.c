@@ -267,6 +267,35 @@ static int step_device(struct image_run *m)
 	return device_await(m->task, m->device);
 }
 
+/*
+ * What a failed write may owe to space: a zvol whose pool is full fails
+ * writes with EIO (ENOSPC only sometimes), after a while, and its message
+ * never says why. So qvm asks: "; the pool is out of space (...)" when
+ * ZFS has no space left for the volume, else how much it still has. Empty
+ * when zfs cannot tell.
+ */
+static void space_note(const struct image_run *m, char *buf, size_t size)
+{
+	struct zfs_result zr;
+	char *avail = NULL;
+	uint64_t bytes;
+
+	buf[0] = '\0';
+	if (zfs_get(m->r, m->zvol, "available", &avail, &zr) < 0)
+		return;
+	if (zfs_parse_size(avail, &bytes) == 0) {
+		if (bytes < 1024 * 1024)
+			snprintf(buf, size, "; the pool is out of space (%s "
+				 "has %llu bytes available)", m->zvol,
+				 (unsigned long long)bytes);
+		else
+			snprintf(buf, size, "; ZFS still has %llu bytes of "
+				 "space available to %s",
+				 (unsigned long long)bytes, m->zvol);
+	}
+	free(avail);
+}
+
 static int copy_raw(struct image_run *m)
 {
 	struct copy_stats stats;
@@ -295,9 +324,15 @@ static int copy_raw(struct image_run *m)
 		snprintf(errbuf, sizeof(errbuf), "closing %s: %s", m->device,
 			 strerror(errno));
 	}
-	if (rc < 0)
-		return msg_error(m->task, "copying %s to %s: %s", m->image,
-				 m->device, errbuf);
+	if (rc < 0) {
+		char note[256] = "";
+		int err = errno;
+
+		if (err == EIO || err == ENOSPC || err == EDQUOT)
+			space_note(m, note, sizeof(note));
+		return msg_error(m->task, "copying %s to %s: %s%s", m->image,
+				 m->device, errbuf, note);
+	}
 	return 0;
 }
 
@@ -313,10 +348,17 @@ static int copy_qcow2(struct image_run *m)
 				"qemu-img", "convert", "-n", "--target-is-zero",
 				m->qemu_image, "-O", "raw", m->qemu_device,
 				NULL }, RUN_CHANGES, &res);
-	if (rc != 0)
-		msg_error(m->task, "qemu-img could not convert %s: %s",
+	if (rc != 0) {
+		char note[256] = "";
+
+		/* Not when qemu-img was stopped: an interrupt is no write
+		 * error. */
+		if (rc > 0 && rc < 128)
+			space_note(m, note, sizeof(note));
+		msg_error(m->task, "qemu-img could not convert %s: %s%s",
 			  m->image, run_result_last_err(&res, last,
-							sizeof(last)));
+							sizeof(last)), note);
+	}
 	run_result_clear(&res);
 	return rc == 0 ? 0 : -1;
 }
