@@ -44,7 +44,8 @@ DEBIAN_PACKAGES = build-essential pkg-config libyaml-dev libcmocka-dev \
 	genisoimage virtinst libvirt-clients libvirt-daemon \
 	libvirt-daemon-driver-qemu qemu-utils python3 mandoc valgrind time \
 	e2fsprogs clang libclang-rt-14-dev
-DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system
+DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system ovmf \
+	fdisk dosfstools mtools grub-efi-amd64-bin
 
 .PHONY: all check unit unit-asan integration integration-asan valgrind \
 	lint deps demo bench fuzz fuzz-smoke install uninstall clean
