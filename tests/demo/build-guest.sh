@@ -30,7 +30,7 @@ ESP_START_MIB=1
 ESP_MIB=63          # FAT16; GRUB's standalone image is a few MiB
 ROOT_START_MIB=64   # root: from here to 1 MiB before the end (backup GPT)
 ROOT_MIB=$((DISK_MIB - ROOT_START_MIB - 1))
-PACKAGES=linux-image-amd64,initramfs-tools,cloud-init,cloud-guest-utils,fdisk,systemd-sysv,udev,python3-cffi-backend,e2fsprogs,util-linux,mount,kmod
+PACKAGES=linux-image-amd64,initramfs-tools,cloud-init,cloud-guest-utils,fdisk,openssh-server,systemd-sysv,udev,python3-cffi-backend,e2fsprogs,util-linux,mount,kmod
 # GPT partition types: EFI system; Linux root (x86-64).
 TYPE_ESP=C12A7328-F81F-11D2-BA4B-00A0C93EC3B8
 TYPE_ROOT=4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709
@@ -172,8 +172,10 @@ datasource_list: [NoCloud, None]
 # No locales package in this image: C.UTF-8 needs no generation.
 locale: C.UTF-8
 EOF
-# Each clone makes its own machine-id on first boot.
+# Each clone makes its own machine-id and SSH host keys on first boot
+# (cloud-init's ssh module; without keys or sshd it warns on the console).
 : >"$rootfs/etc/machine-id"
+rm -f "$rootfs"/etc/ssh/ssh_host_*
 rm -f "$rootfs/var/lib/dbus/machine-id"
 chroot "$rootfs" apt-get clean
 rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin

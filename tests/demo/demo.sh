@@ -47,10 +47,9 @@ QEMU_USER=libvirt-qemu
 # its autoselection picks for "boot: uefi" with secure-boot disabled.
 OVMF_JSON=/usr/share/qemu/firmware/60-edk2-x86_64.json
 
-# The guest image recipe (tests/demo/build-guest.sh). Change GUEST_KEY
-# whenever the recipe changes, so that a cached image of an older recipe is
-# not reused.
-GUEST_KEY=debian12-genericcloud-uefi-v1
+# The guest image recipe is tests/demo/build-guest.sh: its cache key is the
+# script's hash, so that an image of an older recipe is never reused.
+GUEST_KEY=debian12-genericcloud-$(sha256sum <"$ROOT/tests/demo/build-guest.sh" | cut -c1-12)
 GUEST_DIR=$CACHE/$GUEST_KEY
 
 # ---------------------------------------------------------------------------
@@ -357,7 +356,7 @@ if ! "$QVM" image "$IMAGE" "$BASE"; then
 	die "qvm image failed (it undid what it had made)"
 fi
 IMAGE_TIME=$(secs "$t")
-IMAGE_SIZES="qcow2 $(du -h --apparent-size "$IMAGE" | cut -f1), $(qemu-img info "$IMAGE" | sed -n 's/^virtual size: \([^ ]*\).*/\1/p') virtual"
+IMAGE_SIZES="qcow2 $(du -h --apparent-size "$IMAGE" | cut -f1), $(qemu-img info "$IMAGE" | sed -n 's/^virtual size: \([^(]*[^ (]\) *(.*/\1/p') virtual"
 info "qvm image took $IMAGE_TIME s; $BASE: volsize $(zfs get -H -o value volsize "$BASE")"
 
 # ---------------------------------------------------------------------------
