@@ -71,6 +71,7 @@ manifest() { sed -n "s/^$1: //p" "$GUEST_DIR/manifest"; }
 # cleanup: teardown removes what this run made, and only that. It runs at the
 # end, and from the EXIT trap on failure or interrupt.
 
+BUILD_PID=          # the guest build (its own process group), while it runs
 BASE_CREATED=       # the base volume, from "qvm image" on (made by this run)
 VMS_CREATED=()      # each VM from its "qvm vm" on: its domain, clone and seed are ours
 KVM_RESTORE=        # /dev/kvm's owner and mode before this run changed them
@@ -125,6 +126,14 @@ teardown_vm() {
 
 teardown() {
 	local name
+	if [ -n "$BUILD_PID" ]; then
+		# All of it, debootstrap too; the build then removes its temporary
+		# directory itself.
+		kill -TERM -- "-$BUILD_PID" 2>/dev/null || true
+		wait "$BUILD_PID" 2>/dev/null || true
+		BUILD_PID=
+		info "guest image build stopped"
+	fi
 	for name in ${VMS_CREATED[@]+"${VMS_CREATED[@]}"}; do
 		teardown_vm "$name"
 	done
@@ -158,7 +167,7 @@ on_exit() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
 	set +e
-	if [ "${#VMS_CREATED[@]}" -gt 0 ] || [ -n "$BASE_CREATED$KVM_RESTORE" ]; then
+	if [ "${#VMS_CREATED[@]}" -gt 0 ] || [ -n "$BUILD_PID$BASE_CREATED$KVM_RESTORE" ]; then
 		case $rc in
 		129 | 130 | 143) step "Cleaning up (interrupted)" ;;
 		*) step "Cleaning up after the failure" ;;
@@ -199,8 +208,12 @@ if [ -f "$GUEST_DIR/manifest" ] && [ -f "$GUEST_DIR/disk.qcow2" ]; then
 	info "reusing the cached guest image: kernel $(manifest kernel), $GUEST_TIME"
 else
 	mkdir -p "$CACHE"
-	bash "$ROOT/tests/demo/build-guest.sh" "$GUEST_DIR" "$GUEST_KEY" ||
-		die "building the guest image failed (see above)"
+	# In a process group of its own, which teardown stops as a whole if the
+	# demo is interrupted or fails meanwhile.
+	setsid bash "$ROOT/tests/demo/build-guest.sh" "$GUEST_DIR" "$GUEST_KEY" &
+	BUILD_PID=$!
+	wait "$BUILD_PID" || { BUILD_PID=; die "building the guest image failed (see above)"; }
+	BUILD_PID=
 	GUEST_TIME="$(secs "$t") s"
 	info "guest image built in $GUEST_TIME (qcow2: $(manifest qcow2))"
 fi
