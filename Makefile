@@ -52,7 +52,8 @@ DEBIAN_PACKAGES = build-essential pkg-config libyaml-dev libcmocka-dev \
 	valgrind time e2fsprogs clang libclang-rt-14-dev bash-completion
 # make deb: to build the Debian package and check it (lintian, man -l).
 DEB_PACKAGES = debhelper dpkg-dev lintian man-db
-DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system
+DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system ovmf \
+	fdisk dosfstools mtools grub-efi-amd64-bin
 
 .PHONY: all check unit unit-asan integration integration-asan valgrind \
 	lint deps demo bench fuzz fuzz-smoke install uninstall deb clean check-zfs

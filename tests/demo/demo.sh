@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
-# The real-boot demo (make demo): build a small Debian 12 guest once (cached),
-# "qvm image" it into a volume, "qvm vm" a VM from fixtures/demo.qvm.yaml,
-# boot it under QEMU (TCG) through libvirt, wait for the marker its cloud-init
-# user-data prints on the serial console, and clean everything up again.
+# The real-boot demo (make demo): build, once (cached), a Debian 12 guest
+# image the way distributions build their generic cloud images (GPT, an EFI
+# system partition with GRUB, an ext4 root that cloud-init grows on first
+# boot; qcow2: tests/demo/build-guest.sh), "qvm image" it into a volume, and
+# boot two VMs from it under QEMU (TCG, UEFI) through libvirt:
+#   1. fixtures/demo.qvm.yaml: a 3G volume from the 2G image; cloud-init must
+#      finish, and the marker its runcmd prints must show that the root
+#      partition and file system grew beyond the image's;
+#   2. fixtures/demo-fail.qvm.yaml: its runcmd exits 3; cloud-init must
+#      finish and report that failure on the serial console.
+# Then it cleans up everything it made, and only that.
 #
 # Run as root from the repository root, after "make qvm":
 #     bash tests/demo/demo.sh
@@ -13,34 +20,36 @@
 #   QVM_DEMO_WORK    the run's work directory (default /var/lib/qvm-demo)
 #   QVM_DEMO_POOL    a real ZFS pool: use the real zfs and /dev/zvol instead of
 #                    the zfs test double (tests/zfs-double)
-#   QVM_DEMO_TIMEOUT seconds from "qvm vm" to the marker (default 300)
+#   QVM_DEMO_TIMEOUT seconds from "qvm vm" to cloud-init's final message, per
+#                    VM (default 900)
 #   QVM_DEMO_MIRROR  Debian mirror for debootstrap (default: the one apt uses)
 #   QVM_DEMO_REBUILD =1 rebuilds the cached guest image
 #
 # libvirt runs QEMU as the unprivileged user libvirt-qemu and chowns only the
-# files it uses (disk, kernel, initrd, seed, serial log), not the directories
-# on the way: every directory down to them must be traversable by that user
-# (0711 here), while the seed ISO stays mode 0600.
+# files it uses (disk, seed, serial log), not the directories on the way:
+# every directory down to them must be traversable by that user (0711 here),
+# while the seed ISO stays mode 0600.
 set -euo pipefail
 export LC_ALL=C
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 QVM=${QVM:-$ROOT/qvm}
 FIXTURE=$ROOT/fixtures/demo.qvm.yaml
+FIXTURE_FAIL=$ROOT/fixtures/demo-fail.qvm.yaml
 CACHE=${QVM_DEMO_CACHE:-/var/cache/qvm-demo}
 WORK=${QVM_DEMO_WORK:-/var/lib/qvm-demo}
-TIMEOUT=${QVM_DEMO_TIMEOUT:-300}
+TIMEOUT=${QVM_DEMO_TIMEOUT:-900}
 CONNECT=qemu:///system
-VM=qvm-demo
+VM=qvm-demo             # the names in the two fixtures
+VM_FAIL=qvm-demo-fail
 QEMU_USER=libvirt-qemu
-QEMU_LOG=/var/log/libvirt/qemu/$VM.log
+# libvirt's firmware description of Debian's OVMF without Secure Boot, which
+# its autoselection picks for "boot: uefi" with secure-boot disabled.
+OVMF_JSON=/usr/share/qemu/firmware/60-edk2-x86_64.json
 
-# The guest image recipe. Change GUEST_KEY whenever the recipe changes, so
-# that a cached image of an older recipe is not reused.
-GUEST_KEY=debian12-minbase-v3
-GUEST_SUITE=bookworm
-GUEST_SIZE=2G
-GUEST_PACKAGES=linux-image-amd64,initramfs-tools,cloud-init,systemd-sysv,udev,python3-cffi-backend,e2fsprogs,util-linux,mount,kmod
+# The guest image recipe is tests/demo/build-guest.sh: its cache key is the
+# script's hash, so that an image of an older recipe is never reused.
+GUEST_KEY=debian12-genericcloud-$(sha256sum <"$ROOT/tests/demo/build-guest.sh" | cut -c1-12)
 GUEST_DIR=$CACHE/$GUEST_KEY
 
 # ---------------------------------------------------------------------------
@@ -55,25 +64,18 @@ step() { echo; echo "$(stamp) ==> $*"; }
 info() { echo "$(stamp)     $*"; }
 warn() { echo "$(stamp) WARNING: $*" >&2; }
 die() { echo "$(stamp) FAILED: $*" >&2; exit 1; }
+# manifest KEY: a value from the cached guest image's manifest.
+manifest() { sed -n "s/^$1: //p" "$GUEST_DIR/manifest"; }
 
 # ---------------------------------------------------------------------------
 # cleanup: teardown removes what this run made, and only that. It runs at the
 # end, and from the EXIT trap on failure or interrupt.
 
-BUILD_TMP=          # the guest build's temporary directory, while building
+BUILD_PID=          # the guest build (its own process group), while it runs
 BASE_CREATED=       # the base volume, from "qvm image" on (made by this run)
-VM_CREATED=         # set from "qvm vm" on: the domain, clone and seed are ours
-CLONE=              # the VM's volume
-WATCH_PID=          # the serial log watcher
+VMS_CREATED=()      # each VM from its "qvm vm" on: its domain, clone and seed are ours
 KVM_RESTORE=        # /dev/kvm's owner and mode before this run changed them
 TEARDOWN_FAILED=
-
-# umount_under DIR: unmounts whatever a failed debootstrap left mounted in DIR.
-umount_under() {
-	local m
-	awk -v d="$1" '$2 == d || index($2, d "/") == 1 { print $2 }' /proc/mounts |
-		sort -r | while read -r m; do umount -l "$m" || true; done
-}
 
 # zfs_destroy ARGS...: zfs destroy, retried while the volume is still busy.
 zfs_destroy() {
@@ -85,49 +87,56 @@ zfs_destroy() {
 	return 1
 }
 
-domstate() { virsh -c "$CONNECT" domstate "$VM" 2>/dev/null; }
-domain_exists() { virsh -c "$CONNECT" dominfo "$VM" >/dev/null 2>&1; }
+domstate() { virsh -c "$CONNECT" domstate "$1" 2>/dev/null; }
+domain_exists() { virsh -c "$CONNECT" dominfo "$1" >/dev/null 2>&1; }
 
+# remove_domain NAME: stops and undefines it, with the UEFI variable store
+# libvirt made for it (virsh refuses to undefine a domain with one otherwise).
 remove_domain() {
-	domain_exists || return 0
-	if [ "$(domstate)" != "shut off" ]; then
-		virsh -c "$CONNECT" destroy "$VM" >/dev/null || true
+	domain_exists "$1" || return 0
+	if [ "$(domstate "$1")" != "shut off" ]; then
+		virsh -c "$CONNECT" destroy "$1" >/dev/null || true
 	fi
-	virsh -c "$CONNECT" undefine "$VM" >/dev/null
+	virsh -c "$CONNECT" undefine --nvram "$1" >/dev/null
+}
+
+# teardown_vm NAME: the domain, clone and seed of a VM this run created.
+teardown_vm() {
+	local name=$1 clone=$POOL/$1
+	if ! domain_exists "$name"; then
+		:
+	elif remove_domain "$name"; then
+		info "domain $name destroyed and undefined (with its UEFI variables)"
+	else
+		warn "could not undefine the domain $name"
+		TEARDOWN_FAILED=1
+	fi
+	if zfs list -H -o name "$clone" >/dev/null 2>&1; then
+		if zfs_destroy "$clone"; then
+			info "volume $clone destroyed"
+		else
+			warn "could not destroy $clone"
+			TEARDOWN_FAILED=1
+		fi
+	fi
+	if [ -e "${QVM_SEED_DIR:?}/$name" ]; then
+		rm -rf "${QVM_SEED_DIR:?}/$name" && info "seed directory $QVM_SEED_DIR/$name removed"
+	fi
 }
 
 teardown() {
-	if [ -n "$WATCH_PID" ]; then
-		kill "$WATCH_PID" 2>/dev/null || true
-		wait "$WATCH_PID" 2>/dev/null || true
-		WATCH_PID=
+	local name
+	if [ -n "$BUILD_PID" ]; then
+		# All of it, debootstrap too; the build then removes its temporary
+		# directory itself.
+		kill -TERM -- "-$BUILD_PID" 2>/dev/null || true
+		wait "$BUILD_PID" 2>/dev/null || true
+		BUILD_PID=
+		info "guest image build stopped"
 	fi
-	if [ -n "$BUILD_TMP" ]; then
-		umount_under "$BUILD_TMP"
-		rm -rf --one-file-system "$BUILD_TMP" || true
-		BUILD_TMP=
-	fi
-	if [ -n "$VM_CREATED" ]; then
-		if ! domain_exists; then
-			:
-		elif remove_domain; then
-			info "domain $VM destroyed and undefined"
-		else
-			warn "could not undefine the domain $VM"
-			TEARDOWN_FAILED=1
-		fi
-		if zfs list -H -o name "$CLONE" >/dev/null 2>&1; then
-			if zfs_destroy "$CLONE"; then
-				info "volume $CLONE destroyed"
-			else
-				warn "could not destroy $CLONE"
-				TEARDOWN_FAILED=1
-			fi
-		fi
-		if [ -e "${QVM_SEED_DIR:?}/$VM" ]; then
-			rm -rf "${QVM_SEED_DIR:?}/$VM" && info "seed directory $QVM_SEED_DIR/$VM removed"
-		fi
-	fi
+	for name in ${VMS_CREATED[@]+"${VMS_CREATED[@]}"}; do
+		teardown_vm "$name"
+	done
 	if [ -n "$BASE_CREATED" ] && zfs list -H -o name "$BASE_CREATED" >/dev/null 2>&1; then
 		if zfs_destroy -r "$BASE_CREATED"; then
 			info "volume $BASE_CREATED and its @base snapshot destroyed"
@@ -136,12 +145,14 @@ teardown() {
 			TEARDOWN_FAILED=1
 		fi
 	fi
-	if [ -n "$VM_CREATED$BASE_CREATED" ] && [ -d "$WORK" ]; then
-		# Keep the serial log of the last run for a look afterwards.
-		find "$WORK" -mindepth 1 -maxdepth 1 ! -name serial.log -exec rm -rf {} + || true
-		info "work directory $WORK cleared (kept: serial.log)"
+	if [ "${#VMS_CREATED[@]}" -gt 0 ] || [ -n "$BASE_CREATED" ]; then
+		if [ -d "$WORK" ]; then
+			# Keep the serial logs of the last run for a look afterwards.
+			find "$WORK" -mindepth 1 -maxdepth 1 ! -name '*.serial.log' -exec rm -rf {} + || true
+			info "work directory $WORK cleared (kept: the serial logs)"
+		fi
 	fi
-	VM_CREATED=
+	VMS_CREATED=()
 	BASE_CREATED=
 	if [ -n "$KVM_RESTORE" ]; then
 		# shellcheck disable=SC2086 # "UID:GID MODE"
@@ -156,7 +167,7 @@ on_exit() {
 	local rc=$?
 	trap - EXIT INT TERM HUP
 	set +e
-	if [ -n "$VM_CREATED$BASE_CREATED$KVM_RESTORE" ]; then
+	if [ "${#VMS_CREATED[@]}" -gt 0 ] || [ -n "$BUILD_PID$BASE_CREATED$KVM_RESTORE" ]; then
 		case $rc in
 		129 | 130 | 143) step "Cleaning up (interrupted)" ;;
 		*) step "Cleaning up after the failure" ;;
@@ -176,155 +187,42 @@ trap 'exit 129' HUP
 
 [ "$(id -u)" -eq 0 ] || die "run as root (debootstrap, libvirt's system instance)"
 [ -x "$QVM" ] || die "$QVM not found: run 'make qvm' first (or use 'make demo')"
-for tool in debootstrap mkfs.ext4 virsh virt-install genisoimage qemu-system-x86_64 libvirtd virtlogd setpriv; do
+for tool in debootstrap virsh virt-install genisoimage qemu-system-x86_64 qemu-img libvirtd virtlogd setpriv; do
 	command -v "$tool" >/dev/null ||
 		die "$tool is missing: 'make demo' installs the Debian packages it needs"
 done
+[ -f "$OVMF_JSON" ] ||
+	die "$OVMF_JSON is missing (Debian package ovmf): the guest boots with UEFI"
 
 # ---------------------------------------------------------------------------
 # 1. the guest image
 
-# debian_mirror: the Debian archive apt on this host uses for bookworm main.
-debian_mirror() {
-	local url
-	if [ -n "${QVM_DEMO_MIRROR:-}" ]; then
-		echo "$QVM_DEMO_MIRROR"
-		return
-	fi
-	# From apt's own view: " 500 URL bookworm/main amd64 Packages" followed by
-	# "release ...o=Debian,...,n=bookworm,l=Debian,c=main...".
-	url=$(apt-cache policy 2>/dev/null | awk -v s="$GUEST_SUITE" '
-		$1 ~ /^[0-9]+$/ && $3 == s "/main" { url = $2; next }
-		url != "" && /release/ && /o=Debian,/ && index($0, "n=" s ",") && /l=Debian,/ { print url; exit }
-		{ url = "" }')
-	if [ -z "$url" ]; then
-		# apt has no lists yet: read the sources files (one-line and deb822).
-		url=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list \
-			/etc/apt/sources.list.d/*.sources 2>/dev/null | awk -v s="$GUEST_SUITE" '
-			function has(list, w,   n, a, i) { n = split(list, a, /[ \t]+/); for (i = 1; i <= n; i++) if (a[i] == w) return 1; return 0 }
-			function stanza() { if (uris != "" && has(suites, s) && has(comps, "main") && has(types, "deb") && en !~ /^[ \t]*no/) { split(uris, u, /[ \t]+/); print u[1]; exit } uris = suites = comps = types = en = "" }
-			/^[ \t]*#/ { next }
-			/^deb[ \t]/ { line = $0; sub(/\[[^]]*\]/, "", line); n = split(line, f, /[ \t]+/); if (f[3] == s) for (i = 4; i <= n; i++) if (f[i] == "main") { print f[2]; exit } next }
-			/^[ \t]*$/ { stanza(); next }
-			/^Types:/ { types = $0; sub(/^Types:/, "", types) }
-			/^URIs:/ { uris = $0; sub(/^URIs:[ \t]*/, "", uris) }
-			/^Suites:/ { suites = $0; sub(/^Suites:/, "", suites) }
-			/^Components:/ { comps = $0; sub(/^Components:/, "", comps) }
-			/^Enabled:/ { en = $0; sub(/^Enabled:/, "", en) }
-			END { stanza() }')
-	fi
-	[ -n "$url" ] || return 1
-	echo "$url"
-}
-
-# check_initrd ROOTFS KVER: the initrd can mount an ext4 root on virtio-blk.
-check_initrd() {
-	local rootfs=$1 kver=$2 listing m
-	listing=$(chroot "$rootfs" lsinitramfs "/boot/initrd.img-$kver")
-	for m in virtio_pci virtio_blk ext4; do
-		if grep -q "/$m\.ko" <<<"$listing"; then
-			info "initrd has $m"
-		elif grep -q "/$m\.ko" "$rootfs/lib/modules/$kver/modules.builtin"; then
-			info "kernel has $m built in"
-		else
-			die "the guest's initrd lacks $m: it could not mount /dev/vda"
-		fi
-	done
-}
-
-build_guest() {
-	local mirror rootfs out kver tool
-	mirror=$(debian_mirror) ||
-		die "no Debian $GUEST_SUITE main archive in apt's sources; set QVM_DEMO_MIRROR"
-	info "mirror: $mirror (from apt's configuration)"
-	mkdir -p "$CACHE"
-	BUILD_TMP=$(mktemp -d "$CACHE/.build.XXXXXX")
-	rootfs=$BUILD_TMP/rootfs
-	out=$BUILD_TMP/out
-	mkdir "$rootfs" "$out"
-
-	info "debootstrap --variant=minbase $GUEST_SUITE (a few minutes; log: $BUILD_TMP/debootstrap.log)"
-	debootstrap --variant=minbase --components=main \
-		--include="$GUEST_PACKAGES" "$GUEST_SUITE" "$rootfs" "$mirror" \
-		>"$BUILD_TMP/debootstrap.log" 2>&1 || {
-		tail -n 40 "$BUILD_TMP/debootstrap.log" >&2
-		[ -f "$rootfs/debootstrap/debootstrap.log" ] &&
-			tail -n 40 "$rootfs/debootstrap/debootstrap.log" >&2
-		die "debootstrap failed (log above)"
-	}
-	umount_under "$rootfs"
-
-	info "configuring the guest"
-	echo "/dev/vda / ext4 defaults 0 1" >"$rootfs/etc/fstab"
-	echo "qvm-demo-guest" >"$rootfs/etc/hostname"
-	printf '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n' \
-		>"$rootfs/etc/hosts"
-	mkdir -p "$rootfs/etc/cloud/cloud.cfg.d"
-	cat >"$rootfs/etc/cloud/cloud.cfg.d/90-qvm-demo.cfg" <<-'EOF'
-	# qvm demo guest. The seed is a NoCloud CD (volume id cidata). With a
-	# single data source (and None) ds-identify enables cloud-init without
-	# probing the others, which is slow under TCG.
-	datasource_list: [NoCloud, None]
-	# No locales package in this image: C.UTF-8 needs no generation.
-	locale: C.UTF-8
-	EOF
-	# Each clone makes its own machine-id on first boot.
-	: >"$rootfs/etc/machine-id"
-	rm -f "$rootfs/var/lib/dbus/machine-id"
-	chroot "$rootfs" apt-get clean
-	rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin
-
-	kver=$(find "$rootfs/boot" -maxdepth 1 -name 'vmlinuz-*' -printf '%f\n' |
-		sed 's/^vmlinuz-//' | sort -V | tail -n 1)
-	if [ -z "$kver" ] || [ ! -f "$rootfs/boot/initrd.img-$kver" ]; then
-		die "the guest has no kernel and initrd in /boot"
-	fi
-	check_initrd "$rootfs" "$kver"
-	for tool in blkid mount; do
-		[ -x "$rootfs/usr/sbin/$tool" ] || [ -x "$rootfs/sbin/$tool" ] ||
-			[ -x "$rootfs/usr/bin/$tool" ] || [ -x "$rootfs/bin/$tool" ] ||
-			die "the guest lacks $tool (cloud-init needs it to find the seed)"
-	done
-	cp "$rootfs/boot/vmlinuz-$kver" "$out/vmlinuz"
-	cp "$rootfs/boot/initrd.img-$kver" "$out/initrd.img"
-
-	info "mkfs.ext4 -d: $GUEST_SIZE raw image, the whole disk one ext4 file system"
-	truncate -s "$GUEST_SIZE" "$out/disk.raw"
-	mkfs.ext4 -q -F -L root -d "$rootfs" "$out/disk.raw" >"$BUILD_TMP/mkfs.log" 2>&1 || {
-		cat "$BUILD_TMP/mkfs.log" >&2
-		die "mkfs.ext4 -d failed"
-	}
-	{
-		echo "recipe: $GUEST_KEY"
-		echo "suite: $GUEST_SUITE"
-		echo "kernel: $kver"
-		echo "packages: $GUEST_PACKAGES"
-		echo "mirror: $mirror"
-		echo "built: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-		echo "data: $(du -h "$out/disk.raw" | cut -f1) of $GUEST_SIZE"
-	} >"$out/manifest"
-	# Complete: publish it with one rename.
-	mv -T "$out" "$GUEST_DIR"
-	umount_under "$BUILD_TMP"
-	rm -rf --one-file-system "$BUILD_TMP"
-	BUILD_TMP=
-}
-
-step "1/5 Guest image ($GUEST_DIR)"
+step "1/6 Guest image ($GUEST_DIR)"
 t=$(now)
 if [ "${QVM_DEMO_REBUILD:-}" = 1 ] && [ -d "$GUEST_DIR" ]; then
 	info "QVM_DEMO_REBUILD=1: removing the cached image"
 	rm -rf "$GUEST_DIR"
 fi
-if [ -f "$GUEST_DIR/manifest" ] && [ -f "$GUEST_DIR/disk.raw" ] &&
-	[ -f "$GUEST_DIR/vmlinuz" ] && [ -f "$GUEST_DIR/initrd.img" ]; then
-	GUEST_TIME="cached (built $(sed -n 's/^built: //p' "$GUEST_DIR/manifest"))"
-	info "reusing the cached guest image: kernel $(sed -n 's/^kernel: //p' "$GUEST_DIR/manifest"), $GUEST_TIME"
+if [ -f "$GUEST_DIR/manifest" ] && [ -f "$GUEST_DIR/disk.qcow2" ]; then
+	GUEST_TIME="cached (built $(manifest built) in $(manifest build_seconds) s)"
+	info "reusing the cached guest image: kernel $(manifest kernel), $GUEST_TIME"
 else
-	build_guest
+	mkdir -p "$CACHE"
+	# In a process group of its own, which teardown stops as a whole if the
+	# demo is interrupted or fails meanwhile.
+	setsid bash "$ROOT/tests/demo/build-guest.sh" "$GUEST_DIR" "$GUEST_KEY" &
+	BUILD_PID=$!
+	wait "$BUILD_PID" || { BUILD_PID=; die "building the guest image failed (see above)"; }
+	BUILD_PID=
 	GUEST_TIME="$(secs "$t") s"
-	info "guest image built in $GUEST_TIME ($(sed -n 's/^data: //p' "$GUEST_DIR/manifest"))"
+	info "guest image built in $GUEST_TIME (qcow2: $(manifest qcow2))"
 fi
+IMAGE=$GUEST_DIR/disk.qcow2
+IMAGE_ROOT_BYTES=$(manifest root_part_bytes)
+case $IMAGE_ROOT_BYTES in
+'' | *[!0-9]*) die "$GUEST_DIR/manifest has no root_part_bytes: rebuild with QVM_DEMO_REBUILD=1" ;;
+esac
+info "the image: $(qemu-img info "$IMAGE" | sed -n 's/^virtual size: //p') virtual, GPT, ESP + ext4 root of $IMAGE_ROOT_BYTES bytes"
 
 # ---------------------------------------------------------------------------
 # 2. libvirt
@@ -344,7 +242,7 @@ start_daemon() {
 
 libvirt_up() { virsh -c "$CONNECT" uri >/dev/null 2>&1 && [ -S /run/libvirt/virtlogd-sock ]; }
 
-step "2/5 libvirt (virtlogd, libvirtd)"
+step "2/6 libvirt (virtlogd, libvirtd)"
 if libvirt_up; then
 	info "libvirtd and virtlogd are running"
 else
@@ -388,9 +286,9 @@ if [ -c /dev/kvm ] && id "$QEMU_USER" >/dev/null 2>&1 && getent group kvm >/dev/
 fi
 
 # ---------------------------------------------------------------------------
-# 3. qvm image, qvm vm
+# 3. qvm image
 
-step "3/5 qvm image and qvm vm"
+step "3/6 qvm image"
 
 # Which zfs: a real pool when QVM_DEMO_POOL names one, else the test double.
 if [ -n "${QVM_DEMO_POOL:-}" ]; then
@@ -405,29 +303,25 @@ else
 	ZFS_MODE="zfs test double (tests/zfs-double, pool tank, zvols as sparse files under $WORK/zvol)"
 fi
 BASE=$POOL/demo-base
-CLONE=$POOL/$VM
 
 # A domain left over by an interrupted run: remove it if it is ours (its disk
 # is in our work directory or is our clone), refuse otherwise.
-if domain_exists; then
-	if virsh -c "$CONNECT" dumpxml "$VM" | grep -q -e "$WORK/" -e "/$CLONE'"; then
-		info "removing the domain $VM left over by an earlier run"
-		remove_domain
+for name in "$VM" "$VM_FAIL"; do
+	domain_exists "$name" || continue
+	if virsh -c "$CONNECT" dumpxml "$name" | grep -q -e "$WORK/" -e "/$POOL/$name'"; then
+		info "removing the domain $name left over by an earlier run"
+		remove_domain "$name"
 	else
-		die "a libvirt domain named $VM exists and is not the demo's: remove or rename it"
+		die "a libvirt domain named $name exists and is not the demo's: remove or rename it"
 	fi
-fi
+done
 
 # The work directory, traversable by libvirt-qemu down to every file QEMU opens.
 mkdir -p "$WORK"
 find "$WORK" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
 chmod 0711 "$WORK"
-install -d -m 0711 "$WORK/boot" "$WORK/seed"
-install -m 0644 "$GUEST_DIR/vmlinuz" "$WORK/boot/vmlinuz"
-install -m 0644 "$GUEST_DIR/initrd.img" "$WORK/boot/initrd.img"
+install -d -m 0711 "$WORK/seed"
 export QVM_SEED_DIR=$WORK/seed
-SERIAL=$WORK/serial.log
-: >"$SERIAL"
 
 if [ -z "${QVM_DEMO_POOL:-}" ]; then
 	[ -x "$ROOT/tests/zfs-double" ] || die "tests/zfs-double is missing"
@@ -441,7 +335,7 @@ if [ -z "${QVM_DEMO_POOL:-}" ]; then
 fi
 info "zfs: $ZFS_MODE"
 # Whatever exists under these names now is not this run's: never touch it.
-for ds in "$BASE" "$CLONE"; do
+for ds in "$BASE" "$POOL/$VM" "$POOL/$VM_FAIL"; do
 	if zfs list -H -o name "$ds" >/dev/null 2>&1; then
 		die "$ds exists already; the demo destroys only what it creates: remove it first"
 	fi
@@ -449,130 +343,212 @@ done
 
 TOKEN=$(od -An -N6 -tx1 /dev/urandom | tr -d ' \n')
 MARKER="QVM-DEMO-MARKER written by cloud-init, run $TOKEN"
-QVMFILE=$WORK/$VM.qvm.yaml
-sed -e "s|@KERNEL@|$WORK/boot/vmlinuz|" -e "s|@INITRD@|$WORK/boot/initrd.img|" \
-	-e "s|@SERIAL@|$SERIAL|" -e "s|@TOKEN@|$TOKEN|" \
-	-e "s|^\( *base: *\)tank/demo-base|\1$BASE|" "$FIXTURE" >"$QVMFILE"
-if grep -q '@[A-Z]*@' "$QVMFILE"; then
-	die "unfilled placeholder in $QVMFILE"
-fi
 
-info "\$ qvm image $GUEST_DIR/disk.raw $BASE"
+# render FIXTURE NAME: the qvm file for this run, path on stdout; its serial
+# console goes to $WORK/NAME.serial.log (made here, empty).
+render() {
+	local out=$WORK/$2.qvm.yaml serial=$WORK/$2.serial.log
+	: >"$serial"
+	sed -e "s|@SERIAL@|$serial|" -e "s|@TOKEN@|$TOKEN|" \
+		-e "s|^\( *base: *\)tank/demo-base|\1$BASE|" "$1" >"$out"
+	if grep -q '@[A-Z]*@' "$out"; then
+		die "unfilled placeholder in $out"
+	fi
+	grep -q "^name: $2\$" "$out" || die "$1 does not name the VM $2"
+	echo "$out"
+}
+QVMFILE=$(render "$FIXTURE" "$VM")
+QVMFILE_FAIL=$(render "$FIXTURE_FAIL" "$VM_FAIL")
+
+info "\$ qvm image $IMAGE $BASE"
 t=$(now)
 # From here on the names are ours (checked above): the EXIT trap removes
 # whatever exists under them, even when a signal comes as qvm returns.
 BASE_CREATED=$BASE
-if ! "$QVM" image "$GUEST_DIR/disk.raw" "$BASE"; then
+if ! "$QVM" image "$IMAGE" "$BASE"; then
 	die "qvm image failed (it undid what it had made)"
 fi
 IMAGE_TIME=$(secs "$t")
-IMAGE_SIZES="$(du -h --apparent-size "$GUEST_DIR/disk.raw" | cut -f1) raw image, $(du -h "$GUEST_DIR/disk.raw" | cut -f1) of data"
-info "qvm image took $IMAGE_TIME s"
-
-# Watch the serial log from now on, whatever qvm vm takes to return.
-(
-	until grep -aqF "$MARKER" "$SERIAL"; do sleep 0.2; done
-	echo "$EPOCHREALTIME" >"$WORK/.marker-seen"
-) &
-WATCH_PID=$!
-
-info "\$ qvm vm $QVMFILE"
-t_vm=$(now)
-VM_CREATED=1
-if ! "$QVM" vm "$QVMFILE"; then
-	die "qvm vm failed (it rolled back what it had made)"
-fi
-t_returned=$(now)
-VM_TIME=$(secs "$t_vm" "$t_returned")
-info "qvm vm took $VM_TIME s"
-domain_exists || die "qvm vm succeeded but libvirt has no domain $VM"
-info "domain $VM: $(domstate)"
-info "its disk: $(virsh -c "$CONNECT" domblklist "$VM" | awk '$1 == "vda" { print $2 }')"
-info "its seed: $(stat -c '%A %U %n' "$QVM_SEED_DIR/$VM/seed.iso") (directory $(stat -c %a "$QVM_SEED_DIR/$VM"))"
+IMAGE_SIZES="qcow2 $(du -h --apparent-size "$IMAGE" | cut -f1), $(qemu-img info "$IMAGE" | sed -n 's/^virtual size: \([^(]*[^ (]\) *(.*/\1/p') virtual"
+info "qvm image took $IMAGE_TIME s; $BASE: volsize $(zfs get -H -o value volsize "$BASE")"
 
 # ---------------------------------------------------------------------------
-# 4. the marker
+# waiting for a guest
 
-# show_logs: why there is no marker.
+# show_logs NAME: why a guest did not get where it should have.
 show_logs() {
-	echo "---- last 40 lines of the serial log ($SERIAL) ----" >&2
-	tail -n 40 "$SERIAL" | tr -d '\r' >&2 || true
+	local log=$WORK/$1.serial.log qemu_log=/var/log/libvirt/qemu/$1.log
+	echo "---- last 40 lines of the serial log ($log) ----" >&2
+	tail -n 40 "$log" | tr -d '\r' >&2 || true
 	# What QEMU and libvirt said since this start, without its command line.
-	echo "---- the QEMU log ($QEMU_LOG) since the last start ----" >&2
+	echo "---- the QEMU log ($qemu_log) since the last start ----" >&2
 	awk '/: starting up / { n = 0 } { l[++n] = $0 } END { for (i = 1; i <= n; i++) print l[i] }' \
-		"$QEMU_LOG" 2>/dev/null | grep -v -e ' \\$' -e '^-' | tail -n 40 >&2 || true
-	echo "---- domain $VM: $(domstate || echo gone) ----" >&2
+		"$qemu_log" 2>/dev/null | grep -v -e ' \\$' -e '^-' | tail -n 40 >&2 || true
+	echo "---- domain $1: $(domstate "$1" || echo gone) ----" >&2
 }
 
-step "4/5 Booting under TCG; waiting up to $TIMEOUT s from 'qvm vm' for the marker on the serial console"
-info "expecting: $MARKER"
-deadline=$(awk -v a="$t_vm" -v b="$TIMEOUT" 'BEGIN { printf "%d", a + b }')
-progress=$((${EPOCHREALTIME%.*} + 30))
-stopped_at=
-while [ ! -s "$WORK/.marker-seen" ]; do
-	if [ "${EPOCHREALTIME%.*}" -ge "$deadline" ]; then
-		show_logs
-		die "no marker on the serial console within $TIMEOUT s of 'qvm vm'"
-	fi
-	if [ "$(domstate)" = "shut off" ]; then
-		# The watcher may be a moment behind a guest that powered off.
-		stopped_at=${stopped_at:-${EPOCHREALTIME%.*}}
-		if [ $((${EPOCHREALTIME%.*} - stopped_at)) -ge 3 ]; then
-			show_logs
-			die "the guest stopped without printing the marker"
+# wait_ready NAME START: waits until cloud-init in the VM NAME has finished,
+# which its final message on the serial console ($WORK/NAME.serial.log)
+# says, and tells whether a module failed. This is the one place the demo
+# waits for a guest: "qvm vm -w" will do the same from the same log (exit 0
+# ready, exit 1 naming the failure), and then replaces this body.
+# START: when "qvm vm" started (the deadline is START + QVM_DEMO_TIMEOUT).
+# Sets READY_SECS (START to the final message seen), READY_LINE (the final
+# message) and FAILURE (cloud-init's first line reporting a failure).
+# Returns 0: finished, no failure; 1: finished, FAILURE says what failed;
+# 2: no final message (time out, or the guest stopped without it).
+wait_ready() {
+	local name=$1 start=$2 log=$WORK/$1.serial.log deadline progress stopped_at='' line now_s
+	deadline=$(awk -v a="$start" -v b="$TIMEOUT" 'BEGIN { printf "%d", a + b }')
+	progress=$((${EPOCHREALTIME%.*} + 30))
+	READY_SECS=''
+	READY_LINE=''
+	FAILURE=''
+	while :; do
+		line=$(grep -a -o -m 1 -E 'Cloud-init v\. [^ ]+ finished at .*' "$log" | tr -d '\r' || true)
+		[ -z "$line" ] || break
+		now_s=${EPOCHREALTIME%.*}
+		if [ "$now_s" -ge "$deadline" ]; then
+			warn "cloud-init in $name did not finish within $TIMEOUT s of 'qvm vm'"
+			return 2
 		fi
+		if [ "$(domstate "$name")" = "shut off" ]; then
+			# The log may be a moment behind a guest that powered off.
+			stopped_at=${stopped_at:-$now_s}
+			if [ $((now_s - stopped_at)) -ge 3 ]; then
+				warn "$name stopped before cloud-init finished"
+				return 2
+			fi
+		fi
+		if [ "$now_s" -ge "$progress" ]; then
+			info "... $(secs "$start") s; console: $(tail -n 1 "$log" | tr -d '\r' | cut -c1-90)"
+			progress=$((progress + 30))
+		fi
+		sleep 1
+	done
+	READY_SECS=$(secs "$start")
+	READY_LINE=$line
+	FAILURE=$(grep -a -m 1 -E '\[WARNING\]: (Failed running |Failed to run module |Running module [^ ]+ .* failed)' "$log" |
+		tr -d '\r' || true)
+	[ -z "$FAILURE" ] || return 1
+	return 0
+}
+
+# boot_secs NAME START END: seconds from QEMU's start of NAME (libvirt's log
+# of the domain; START if that entry is older than START) to END.
+boot_secs() {
+	local qemu_start t_qemu
+	# "2026-11-26 01:25:38.464+0000: starting up libvirt version: ..."
+	qemu_start=$(sed -n 's/^\([0-9-]* [0-9:.]*+[0-9]*\): starting up .*/\1/p' \
+		"/var/log/libvirt/qemu/$1.log" 2>/dev/null | tail -n 1)
+	t_qemu=$(date -d "$qemu_start" +%s.%N 2>/dev/null || echo "$2")
+	if awk -v q="$t_qemu" -v v="$2" 'BEGIN { exit !(q < v) }'; then
+		t_qemu=$2
 	fi
-	if [ "${EPOCHREALTIME%.*}" -ge "$progress" ]; then
-		info "... $(secs "$t_vm") s; console: $(tail -n 1 "$SERIAL" | tr -d '\r' | cut -c1-90)"
-		progress=$((progress + 30))
-	fi
-	sleep 0.5
-done
-wait "$WATCH_PID" || true
-WATCH_PID=
-t_marker=$(cat "$WORK/.marker-seen")
-TOTAL_TIME=$(secs "$t_vm" "$t_marker")
-# The boot: from QEMU's start (libvirt's log of this domain) to the marker.
-qemu_start=$(grep ': starting up ' "$QEMU_LOG" 2>/dev/null | tail -n 1 | cut -d' ' -f1,2)
-t_qemu=$(date -d "$qemu_start" +%s.%N 2>/dev/null || echo "$t_returned")
-if awk -v q="$t_qemu" -v v="$t_vm" 'BEGIN { exit !(q < v) }'; then
-	t_qemu=$t_returned    # an older run's entry: use qvm's return instead
+	secs "$t_qemu" "$3"
+}
+
+# create_vm NAME QVMFILE: "qvm vm"; sets T_VM (its start) and VM_TIME.
+create_vm() {
+	info "\$ qvm vm $2"
+	T_VM=$(now)
+	VMS_CREATED+=("$1")
+	"$QVM" vm "$2" || die "qvm vm failed (it rolled back what it had made)"
+	VM_TIME=$(secs "$T_VM")
+	info "qvm vm took $VM_TIME s"
+	domain_exists "$1" || die "qvm vm succeeded but libvirt has no domain $1"
+	info "domain $1: $(domstate "$1"); firmware: $(virsh -c "$CONNECT" dumpxml "$1" |
+		sed -n 's|.*<loader[^>]*>\(.*\)</loader>.*|\1|p' | head -n 1)"
+	info "its disk: $(virsh -c "$CONNECT" domblklist "$1" | awk '$1 == "vda" { print $2 }'), volsize $(zfs get -H -o value volsize "$POOL/$1")"
+	info "its seed: $(stat -c '%A %U %n' "$QVM_SEED_DIR/$1/seed.iso") (directory $(stat -c %a "$QVM_SEED_DIR/$1"))"
+}
+
+# ---------------------------------------------------------------------------
+# 4. the first VM: cloud-init finishes, the root has grown
+
+step "4/6 qvm vm $VM (3G volume from the 2G image), UEFI boot under TCG; waiting up to $TIMEOUT s for cloud-init"
+create_vm "$VM" "$QVMFILE"
+VM_TIME1=$VM_TIME
+rc=0
+wait_ready "$VM" "$T_VM" || rc=$?
+t_ready=$(now)
+case $rc in
+0) ;;
+1) show_logs "$VM"; die "cloud-init in $VM reported a failure: $FAILURE" ;;
+*) show_logs "$VM"; die "cloud-init in $VM did not finish" ;;
+esac
+READY_SECS1=$READY_SECS
+BOOT_SECS1=$(boot_secs "$VM" "$T_VM" "$t_ready")
+info "cloud-init finished, seen $READY_SECS1 s after 'qvm vm' started, $BOOT_SECS1 s after QEMU started"
+echo "    guest says: $READY_LINE"
+said=$(grep -a -m 1 -F "$MARKER" "$WORK/$VM.serial.log" | tr -d '\r' || true)
+[ -n "$said" ] || { show_logs "$VM"; die "cloud-init finished but the marker of its runcmd is not on the console"; }
+echo "    guest says: $said"
+part=$(sed -n 's/.* root_part_bytes=\([0-9][0-9]*\).*/\1/p' <<<"$said")
+fs=$(sed -n 's/.* root_fs_bytes=\([0-9][0-9]*\).*/\1/p' <<<"$said")
+if [ -z "$part" ] || [ -z "$fs" ]; then
+	die "the marker does not give the root's sizes"
 fi
-BOOT_TIME=$(secs "$t_qemu" "$t_marker")
-echo
-grep -aF "$MARKER" "$SERIAL" | tr -d '\r' | head -n 1 | sed 's/^/    guest says: /'
-echo
-info "marker seen $TOTAL_TIME s after 'qvm vm' started, $BOOT_TIME s after QEMU started"
-virsh -c "$CONNECT" dominfo "$VM" >/dev/null || die "the domain $VM is gone"
-info "domain $VM exists: $(domstate)"
+# The file system can only be larger than the image's whole root partition
+# if growpart grew the partition and resizefs the file system.
+[ "$part" -gt "$IMAGE_ROOT_BYTES" ] ||
+	die "the root partition did not grow: $part bytes, as in the image ($IMAGE_ROOT_BYTES)"
+[ "$fs" -gt "$IMAGE_ROOT_BYTES" ] ||
+	die "the root file system did not grow: $fs bytes, the image's root partition has $IMAGE_ROOT_BYTES"
+GROWTH="root partition $IMAGE_ROOT_BYTES -> $part bytes, file system $fs bytes"
+info "the root grew on first boot: $GROWTH"
 
 # power_state: poweroff in the user-data. Shown, not required.
 for i in $(seq 1 60); do
-	[ "$(domstate)" = "shut off" ] && break
+	[ "$(domstate "$VM")" = "shut off" ] && break
 	sleep 1
 done
-if [ "$(domstate)" = "shut off" ]; then
-	POWEROFF="the guest powered itself off ($(secs "$t_marker") s after the marker was seen)"
+if [ "$(domstate "$VM")" = "shut off" ]; then
+	POWEROFF="the guest powered itself off ($(secs "$t_ready") s after cloud-init's final message was seen)"
 else
-	POWEROFF="the guest was still running 60 s after the marker (destroyed)"
+	POWEROFF="the guest was still running 60 s after cloud-init finished (destroyed)"
 fi
 info "$POWEROFF"
 
 # ---------------------------------------------------------------------------
-# 5. clean up (the EXIT trap does the same on failure or interrupt), summary
+# 5. the second VM: its runcmd fails, and that must be seen
 
-step "5/5 Cleaning up"
+step "5/6 qvm vm $VM_FAIL (its runcmd exits 3); waiting up to $TIMEOUT s for cloud-init to report the failure"
+create_vm "$VM_FAIL" "$QVMFILE_FAIL"
+VM_TIME2=$VM_TIME
+rc=0
+wait_ready "$VM_FAIL" "$T_VM" || rc=$?
+case $rc in
+0) show_logs "$VM_FAIL"; die "cloud-init in $VM_FAIL finished without reporting its failing runcmd" ;;
+1) ;;
+*) show_logs "$VM_FAIL"; die "cloud-init in $VM_FAIL did not finish" ;;
+esac
+READY_SECS2=$READY_SECS
+info "cloud-init finished, seen $READY_SECS2 s after 'qvm vm' started, and reported:"
+echo "    guest says: $FAILURE"
+grep -a -F 'run '"$TOKEN"': this runcmd exits 3' "$WORK/$VM_FAIL.serial.log" >/dev/null ||
+	die "the failing runcmd's own line is not on the console: another failure?"
+
+# ---------------------------------------------------------------------------
+# 6. clean up (the EXIT trap does the same on failure or interrupt), summary
+
+step "6/6 Cleaning up"
 teardown
 [ -z "$TEARDOWN_FAILED" ] || die "cleanup left something behind (see above)"
 echo
-cat <<EOF
+cat <<SUMMARY
 ========================= qvm demo: PASSED =========================
   guest image build : $GUEST_TIME
-  qvm image         : $IMAGE_TIME s  ($BASE, $IMAGE_SIZES)
-  qvm vm            : $VM_TIME s  (clone, seed ISO, virt-install)
-  boot to marker    : $BOOT_TIME s  (TCG, 1 vCPU; $TOTAL_TIME s from 'qvm vm' start)
-  power off         : $POWEROFF
+  qvm image         : $IMAGE_TIME s  ($BASE from $IMAGE_SIZES)
+  $VM:
+    qvm vm          : $VM_TIME1 s  (seed ISO, clone with volsize 3G, virt-install)
+    cloud-init done : $READY_SECS1 s after 'qvm vm' started ($BOOT_SECS1 s after QEMU started; UEFI, TCG, 1 vCPU)
+    growth          : $GROWTH
+    power off       : $POWEROFF
+  $VM_FAIL:
+    qvm vm          : $VM_TIME2 s
+    failure seen    : $READY_SECS2 s after 'qvm vm' started
   zfs used          : $ZFS_MODE
   total             : $(secs "$T0") s
 ====================================================================
-EOF
+SUMMARY
