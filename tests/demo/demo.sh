@@ -387,51 +387,25 @@ show_logs() {
 	echo "---- domain $1: $(domstate "$1" || echo gone) ----" >&2
 }
 
-# wait_ready NAME START: waits until cloud-init in the VM NAME has finished,
-# which its final message on the serial console ($WORK/NAME.serial.log)
-# says, and tells whether a module failed. This is the one place the demo
-# waits for a guest: "qvm vm -w" will do the same from the same log (exit 0
-# ready, exit 1 naming the failure), and then replaces this body.
-# START: when "qvm vm" started (the deadline is START + QVM_DEMO_TIMEOUT).
-# Sets READY_SECS (START to the final message seen), READY_LINE (the final
-# message) and FAILURE (cloud-init's first line reporting a failure).
-# Returns 0: finished, no failure; 1: finished, FAILURE says what failed;
-# 2: no final message (time out, or the guest stopped without it).
+# wait_ready NAME: what "qvm vm -w" (create_vm) said of cloud-init in the
+# VM NAME. qvm waited, reading the serial log the qvm file gives the VM
+# ($WORK/NAME.serial.log), until cloud-init's final message: exit 0 and its
+# ready line, or exit 1 naming what failed. This is the one place the demo
+# judges a guest. Sets READY_SECS ('qvm vm -w' start to its return),
+# READY_LINE (qvm's ready line) and FAILURE (qvm's words for the failure).
+# Returns 0: ready; 1: cloud-init finished with errors; 2: anything else
+# (timeout, the guest stopped first, ...: qvm's message says which).
 wait_ready() {
-	local name=$1 start=$2 log=$WORK/$1.serial.log deadline progress stopped_at='' line now_s
-	deadline=$(awk -v a="$start" -v b="$TIMEOUT" 'BEGIN { printf "%d", a + b }')
-	progress=$((${EPOCHREALTIME%.*} + 30))
-	READY_SECS=''
-	READY_LINE=''
-	FAILURE=''
-	while :; do
-		line=$(grep -a -o -m 1 -E 'Cloud-init v\. [^ ]+ finished at .*' "$log" | tr -d '\r' || true)
-		[ -z "$line" ] || break
-		now_s=${EPOCHREALTIME%.*}
-		if [ "$now_s" -ge "$deadline" ]; then
-			warn "cloud-init in $name did not finish within $TIMEOUT s of 'qvm vm'"
-			return 2
-		fi
-		if [ "$(domstate "$name")" = "shut off" ]; then
-			# The log may be a moment behind a guest that powered off.
-			stopped_at=${stopped_at:-$now_s}
-			if [ $((now_s - stopped_at)) -ge 3 ]; then
-				warn "$name stopped before cloud-init finished"
-				return 2
-			fi
-		fi
-		if [ "$now_s" -ge "$progress" ]; then
-			info "... $(secs "$start") s; console: $(tail -n 1 "$log" | tr -d '\r' | cut -c1-90)"
-			progress=$((progress + 30))
-		fi
-		sleep 1
-	done
-	READY_SECS=$(secs "$start")
-	READY_LINE=$line
-	FAILURE=$(grep -a -m 1 -E '\[WARNING\]: (Failed running |Failed to run module |Running module [^ ]+ .* failed)' "$log" |
-		tr -d '\r' || true)
-	[ -z "$FAILURE" ] || return 1
-	return 0
+	READY_SECS=$VM_TIME
+	READY_LINE=$(grep -a -m 1 -E "^VM $1 ready after [0-9]+ s: " "$WORK/$1.qvm.out" || true)
+	FAILURE=$(grep -a -m 1 -o -E 'cloud-init finished with errors: .*' "$WORK/$1.qvm.err" || true)
+	if [ "$VM_RC" -eq 0 ] && [ -n "$READY_LINE" ]; then
+		return 0
+	fi
+	if [ "$VM_RC" -eq 1 ] && [ -n "$FAILURE" ]; then
+		return 1
+	fi
+	return 2
 }
 
 # boot_secs NAME START END: seconds from QEMU's start of NAME (libvirt's log
@@ -448,14 +422,32 @@ boot_secs() {
 	secs "$t_qemu" "$3"
 }
 
-# create_vm NAME QVMFILE: "qvm vm"; sets T_VM (its start) and VM_TIME.
+# create_vm NAME QVMFILE: "qvm vm -w": creates the VM, then waits until
+# cloud-init has finished in it. Sets T_VM (its start), VM_RC (its exit
+# status) and VM_TIME (start to return: creation and wait); what it printed
+# is in $WORK/NAME.qvm.out and .err, and shown.
 create_vm() {
-	info "\$ qvm vm $2"
+	info "\$ qvm vm -w -t $TIMEOUT $2"
 	T_VM=$(now)
 	VMS_CREATED+=("$1")
-	"$QVM" vm "$2" || die "qvm vm failed (it rolled back what it had made)"
+	# Each line of qvm's stdout with the time it came: when "created" came
+	# is the creation's time, the rest is the wait.
+	set +e
+	"$QVM" vm -w -t "$TIMEOUT" "$2" 2>"$WORK/$1.qvm.err" |
+		while IFS= read -r line; do
+			printf '%s %s\n' "$EPOCHREALTIME" "$line"
+		done >"$WORK/$1.qvm.timed"
+	VM_RC=${PIPESTATUS[0]}
+	set -e
 	VM_TIME=$(secs "$T_VM")
-	info "qvm vm took $VM_TIME s"
+	cut -d' ' -f2- "$WORK/$1.qvm.timed" >"$WORK/$1.qvm.out"
+	sed 's/^/    qvm: /' "$WORK/$1.qvm.out" "$WORK/$1.qvm.err"
+	t_created=$(awk -v l="VM $1 created" 'substr($0, index($0, " ") + 1) == l { print $1; exit }' \
+		"$WORK/$1.qvm.timed")
+	[ -n "$t_created" ] ||
+		die "qvm vm failed before the VM existed (it rolled back what it had made)"
+	CREATE_TIME=$(secs "$T_VM" "$t_created")
+	info "qvm vm -w took $VM_TIME s (exit status $VM_RC): the VM existed after $CREATE_TIME s"
 	domain_exists "$1" || die "qvm vm succeeded but libvirt has no domain $1"
 	info "domain $1: $(domstate "$1"); firmware: $(virsh -c "$CONNECT" dumpxml "$1" |
 		sed -n 's|.*<loader[^>]*>\(.*\)</loader>.*|\1|p' | head -n 1)"
@@ -468,9 +460,9 @@ create_vm() {
 
 step "4/6 qvm vm $VM (3G volume from the 2G image), UEFI boot under TCG; waiting up to $TIMEOUT s for cloud-init"
 create_vm "$VM" "$QVMFILE"
-VM_TIME1=$VM_TIME
+VM_TIME1=$CREATE_TIME
 rc=0
-wait_ready "$VM" "$T_VM" || rc=$?
+wait_ready "$VM" || rc=$?
 t_ready=$(now)
 case $rc in
 0) ;;
@@ -479,8 +471,9 @@ case $rc in
 esac
 READY_SECS1=$READY_SECS
 BOOT_SECS1=$(boot_secs "$VM" "$T_VM" "$t_ready")
-info "cloud-init finished, seen $READY_SECS1 s after 'qvm vm' started, $BOOT_SECS1 s after QEMU started"
-echo "    guest says: $READY_LINE"
+info "cloud-init finished: qvm vm -w returned $READY_SECS1 s after it started, $BOOT_SECS1 s after QEMU started"
+echo "    qvm says:   $READY_LINE"
+echo "    guest says: $(grep -a -o -m 1 -E 'Cloud-init v\. [^ ]+ finished at .*' "$WORK/$VM.serial.log" | tr -d '\r')"
 said=$(grep -a -m 1 -F "$MARKER" "$WORK/$VM.serial.log" | tr -d '\r' || true)
 [ -n "$said" ] || { show_logs "$VM"; die "cloud-init finished but the marker of its runcmd is not on the console"; }
 echo "    guest says: $said"
@@ -515,17 +508,17 @@ info "$POWEROFF"
 
 step "5/6 qvm vm $VM_FAIL (its runcmd exits 3); waiting up to $TIMEOUT s for cloud-init to report the failure"
 create_vm "$VM_FAIL" "$QVMFILE_FAIL"
-VM_TIME2=$VM_TIME
+VM_TIME2=$CREATE_TIME
 rc=0
-wait_ready "$VM_FAIL" "$T_VM" || rc=$?
+wait_ready "$VM_FAIL" || rc=$?
 case $rc in
 0) show_logs "$VM_FAIL"; die "cloud-init in $VM_FAIL finished without reporting its failing runcmd" ;;
 1) ;;
 *) show_logs "$VM_FAIL"; die "cloud-init in $VM_FAIL did not finish" ;;
 esac
 READY_SECS2=$READY_SECS
-info "cloud-init finished, seen $READY_SECS2 s after 'qvm vm' started, and reported:"
-echo "    guest says: $FAILURE"
+info "qvm vm -w exited $VM_RC after $READY_SECS2 s, naming the failure:"
+echo "    qvm says:   $FAILURE"
 grep -a -F 'run '"$TOKEN"': this runcmd exits 3' "$WORK/$VM_FAIL.serial.log" >/dev/null ||
 	die "the failing runcmd's own line is not on the console: another failure?"
 
@@ -542,12 +535,13 @@ cat <<SUMMARY
   qvm image         : $IMAGE_TIME s  ($BASE from $IMAGE_SIZES)
   $VM:
     qvm vm          : $VM_TIME1 s  (seed ISO, clone with volsize 3G, virt-install)
-    cloud-init done : $READY_SECS1 s after 'qvm vm' started ($BOOT_SECS1 s after QEMU started; UEFI, TCG, 1 vCPU)
+    qvm vm -w ready : $READY_SECS1 s after 'qvm vm -w' started ($BOOT_SECS1 s after QEMU started; UEFI, TCG, 1 vCPU)
+                      $READY_LINE
     growth          : $GROWTH
     power off       : $POWEROFF
   $VM_FAIL:
     qvm vm          : $VM_TIME2 s
-    failure seen    : $READY_SECS2 s after 'qvm vm' started
+    qvm vm -w exit 1: $READY_SECS2 s after it started: $FAILURE
   zfs used          : $ZFS_MODE
   total             : $(secs "$T0") s
 ====================================================================
