@@ -470,6 +470,7 @@ case $rc in
 *) show_logs "$VM"; die "cloud-init in $VM did not finish" ;;
 esac
 READY_SECS1=$READY_SECS
+READY_LINE1=$READY_LINE
 BOOT_SECS1=$(boot_secs "$VM" "$T_VM" "$t_ready")
 info "cloud-init finished: qvm vm -w returned $READY_SECS1 s after it started, $BOOT_SECS1 s after QEMU started"
 echo "    qvm says:   $READY_LINE"
@@ -536,7 +537,7 @@ cat <<SUMMARY
   $VM:
     qvm vm          : $VM_TIME1 s  (seed ISO, clone with volsize 3G, virt-install)
     qvm vm -w ready : $READY_SECS1 s after 'qvm vm -w' started ($BOOT_SECS1 s after QEMU started; UEFI, TCG, 1 vCPU)
-                      $READY_LINE
+                      $READY_LINE1
     growth          : $GROWTH
     power off       : $POWEROFF
   $VM_FAIL:
