@@ -12,13 +12,15 @@ DOUBLE=$ROOT/tests/zfs-double
 zfs() { python3 -S "$DOUBLE" "$@"; }
 
 # The zfs the runs see: straight, or with every "zfs get" (the checks
-# before any change) taking 0.3 s.
+# before any change) taking 1.5 s: longer than the two runs' start can
+# drift apart on a loaded 2-core machine (0.6 s was not, at load 10), so
+# both are past the checks before either changes anything.
 zfs_plain() { rm -f "$WORK/bin/zfs"; ln -s "$DOUBLE" "$WORK/bin/zfs"; }
 zfs_slow_checks() {
 	rm -f "$WORK/bin/zfs"
 	cat > "$WORK/bin/zfs" <<EOF
 #!/bin/sh
-[ "\$1" = get ] && sleep 0.6
+[ "\$1" = get ] && sleep 1.5
 exec python3 -S "$DOUBLE" "\$@"
 EOF
 	chmod +x "$WORK/bin/zfs"
