@@ -222,14 +222,15 @@ static int remove_domain(const struct runner *r, const char *task,
 	return 0;
 }
 
-static int remove_seed(const char *task, const struct target *t)
+static int remove_seed(const struct host *h, const char *task,
+		       const struct target *t)
 {
 	char *why = NULL;
 	int rc;
 
 	if (!t->own.seed)
 		return 0;
-	if (seed_dir_remove(t->own.seed, &why) == 0) {
+	if (seed_dir_remove(h, t->own.seed, &why) == 0) {
 		msg_info("Removed seed %s", t->own.seed);
 		rc = 0;
 	} else {
@@ -299,9 +300,10 @@ static int destroy_image(const struct runner *r, const char *task,
 	return 0;
 }
 
-static int destroy_vm(const struct runner *r, const char *task,
+static int destroy_vm(const struct host *h, const char *task,
 		      struct target *t)
 {
+	const struct runner *r = h->runner;
 	struct zfs_result zr;
 	bool none;
 
@@ -319,14 +321,15 @@ static int destroy_vm(const struct runner *r, const char *task,
 				 "and seed are left", t->own.vm_name, t->own.dataset);
 	}
 	msg_info("Destroyed zvol %s", t->own.dataset);
-	if (remove_seed(task, t) < 0)
+	if (remove_seed(h, task, t) < 0)
 		return -1;
 	msg_info("VM %s destroyed", t->own.vm_name);
 	return 0;
 }
 
-int destroy_run(const struct runner *r, const char *name, const char *connect)
+int destroy_run(const struct host *h, const char *name, const char *connect)
 {
+	const struct runner *r = h->runner;
 	struct target t;
 	char *task = xasprintf("destroying %s", name);
 	int rc = -1;
@@ -336,7 +339,7 @@ int destroy_run(const struct runner *r, const char *name, const char *connect)
 		if (strcmp(t.own.role, "image") == 0)
 			rc = destroy_image(r, task, &t);
 		else
-			rc = destroy_vm(r, task, &t);
+			rc = destroy_vm(h, task, &t);
 	}
 	target_free(&t);
 	free(task);

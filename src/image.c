@@ -11,10 +11,9 @@
 
 #include "copy.h"
 #include "device.h"
-#include "dryrun.h"
+#include "host.h"
 #include "imgfmt.h"
 #include "msg.h"
-#include "progress.h"
 #include "signals.h"
 #include "strvec.h"
 #include "text.h"
@@ -26,8 +25,8 @@
 #define IMAGE_MAX_SIZE (0x7fffffffffffffffULL / MIB * MIB)
 
 struct image_run {
-	const struct runner *r;
-	bool dry_run;
+	const struct host *h;
+	const struct runner *r;	/* h->runner */
 	const char *image;
 	const char *zvol;
 	char *task;
@@ -233,7 +232,7 @@ static int step_create(struct image_run *m)
 	char now[32], run[17];
 	int rc;
 
-	msg_info("Creating volume %s (%llu MiB)", m->zvol,
+	host_say(m->h, "Creating volume %s (%llu MiB)", m->zvol,
 		 (unsigned long long)(m->volsize / MIB));
 	strvec_push(&props, "volblocksize=" IMAGE_VOLBLOCKSIZE);
 	strvec_push(&props, "refreservation=none");
@@ -261,10 +260,8 @@ static int step_create(struct image_run *m)
 
 static int step_device(struct image_run *m)
 {
-	if (m->dry_run)
-		return 0;
-	msg_info("Waiting for %s", m->device);
-	return device_await(m->task, m->device);
+	host_say(m->h, "Waiting for %s", m->device);
+	return device_await(m->h, m->task, m->device);
 }
 
 /*
@@ -299,31 +296,12 @@ static void space_note(const struct image_run *m, char *buf, size_t size)
 static int copy_raw(struct image_run *m)
 {
 	struct copy_stats stats;
-	struct progress p;
 	char errbuf[512];
-	int dst, rc;
+	int rc;
 
-	if (m->dry_run) {
-		msg_info("copy the data of %s to %s (holes and zero blocks "
-			 "skipped)", m->image, m->device);
-		return 0;
-	}
-	dst = open(m->device, O_WRONLY | O_CLOEXEC);
-	if (dst < 0)
-		return msg_error(m->task, "cannot open %s: %s", m->device,
-				 strerror(errno));
-	progress_begin(&p, msg_out(), "Copying");
-	rc = copy_sparse(m->fd, dst, m->info.virtual_size, &stats,
-			 progress_update, &p, errbuf, sizeof(errbuf));
-	if (rc == 0)
-		progress_end(&p, stats.written);
-	else if (p.tty)
-		fputc('\n', msg_out());
-	if (close(dst) < 0 && rc == 0) {
-		rc = -1;
-		snprintf(errbuf, sizeof(errbuf), "closing %s: %s", m->device,
-			 strerror(errno));
-	}
+	rc = m->h->ops->copy_in(m->h->ctx, m->fd, m->image, m->device,
+				m->info.virtual_size, &stats, errbuf,
+				sizeof(errbuf));
 	if (rc < 0) {
 		char note[256] = "";
 		int err = errno;
@@ -342,7 +320,8 @@ static int copy_qcow2(struct image_run *m)
 	char last[512];
 	int rc;
 
-	msg_info("Converting %s to raw on %s (qemu-img)", m->image, m->device);
+	host_say(m->h, "Converting %s to raw on %s (qemu-img)", m->image,
+		 m->device);
 	/* The new volume reads as zeros: --target-is-zero keeps it thin. */
 	rc = runner_run(m->r, (const char *const[]){
 				"qemu-img", "convert", "-n", "--target-is-zero",
@@ -367,21 +346,21 @@ static int step_snapshot(struct image_run *m)
 {
 	struct zfs_result zr;
 
-	msg_info("Snapshotting %s", m->snapshot);
+	host_say(m->h, "Snapshotting %s", m->snapshot);
 	if (zfs_snapshot(m->r, m->snapshot, &zr) < 0)
 		return zfs_report(m->task, "snapshot", m->snapshot, &zr);
 	return 0;
 }
 
-int image_import(const struct runner *r, const char *image, const char *zvol,
-		 bool dry_run)
+int image_import(const struct host *h, const char *image, const char *zvol)
 {
 	struct image_run m;
+	char *s;
 	int rc = -1;
 
 	memset(&m, 0, sizeof(m));
-	m.r = r;
-	m.dry_run = dry_run;
+	m.h = h;
+	m.r = h->runner;
 	m.image = image;
 	m.zvol = zvol;
 	m.fd = -1;
@@ -396,10 +375,11 @@ int image_import(const struct runner *r, const char *image, const char *zvol,
 	m.qemu_image = qcow2_json(image, m.blockdev);
 	if (check_host(&m) < 0)
 		goto done;
-	msg_info("Importing %s (%s, %llu bytes) into %s", image, m.info.name,
+	host_say(h, "Importing %s (%s, %llu bytes) into %s", image, m.info.name,
 		 (unsigned long long)m.info.virtual_size, zvol);
-	if (dry_run)
-		msg_info("Dry run: these commands would import it:");
+	s = xasprintf("import %s into %s", image, zvol);
+	h->ops->begin(h->ctx, s);
+	free(s);
 	if (signals_check(m.task) < 0 || step_create(&m) < 0 ||
 	    signals_check(m.task) < 0 || step_device(&m) < 0 ||
 	    signals_check(m.task) < 0 ||
@@ -407,10 +387,9 @@ int image_import(const struct runner *r, const char *image, const char *zvol,
 	    signals_check(m.task) < 0 || step_snapshot(&m) < 0)
 		goto done;
 	rc = 0;
-	if (dry_run)
-		msg_info("Dry run: nothing was changed");
-	else
-		msg_info("Image %s created with snapshot %s", zvol, m.snapshot);
+	s = xasprintf("Image %s created with snapshot %s", zvol, m.snapshot);
+	h->ops->end(h->ctx, s);
+	free(s);
 done:
 	if (rc == 0)
 		undo_forget(&m.undo);

@@ -199,8 +199,9 @@ static int show(const struct runner *r, bool scripted, char *volumes,
 	return 0;
 }
 
-int list_run(const struct runner *r, bool scripted)
+int list_run(const struct host *h, bool scripted)
 {
+	const struct runner *r = h->runner;
 	struct zfs_result zr;
 	struct tags t = { NULL, 0, 0 };
 	char *tags = NULL, *volumes = NULL;

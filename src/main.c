@@ -18,6 +18,7 @@
 
 #include "dryrun.h"
 #include "destroy.h"
+#include "host.h"
 #include "image.h"
 #include "list.h"
 #include "msg.h"
@@ -32,11 +33,11 @@
 
 struct options {
 	bool dry_run;
+	const struct host *host;
 	bool scripted;		/* list -H */
 	const char *connect;	/* destroy -c URI */
 	bool wait;		/* vm -w */
 	unsigned timeout;	/* vm -t SECONDS */
-	const struct runner *runner;
 };
 
 struct command {
@@ -52,20 +53,19 @@ struct command {
 static int cmd_image(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
-	return image_import(o->runner, argv[0], argv[1], o->dry_run);
+	return image_import(o->host, argv[0], argv[1]);
 }
 
 static int cmd_vm(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
-	return vm_create(o->runner, argv[0], o->dry_run,
-			 o->wait ? o->timeout : 0);
+	return vm_create(o->host, argv[0], o->wait ? o->timeout : 0);
 }
 
 static int cmd_wait(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
-	return wait_vm(o->runner, argv[0], o->timeout);
+	return wait_vm(o->host, argv[0], o->timeout);
 }
 
 static int cmd_check(const struct options *o, int argc, char **argv)
@@ -79,13 +79,13 @@ static int cmd_list(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	return list_run(o->runner, o->scripted);
+	return list_run(o->host, o->scripted);
 }
 
 static int cmd_destroy(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
-	return destroy_run(o->runner, argv[0], o->connect);
+	return destroy_run(o->host, argv[0], o->connect);
 }
 
 static const struct command commands[] = {
@@ -253,9 +253,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct options o = { .runner = &runner_real };
-	struct dryrun dr = { NULL, &runner_real };
-	struct runner dry_runner = { dryrun_run, &dr };
+	struct options o = { .host = &host_local };
+	struct dryrun dr;
 	const struct command *cmd = NULL;
 	int c, nargs;
 
@@ -322,8 +321,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (o.dry_run) {
-		dr.out = stdout;
-		o.runner = &dry_runner;
+		dryrun_init(&dr, stdout, &host_local);
+		o.host = &dr.host;
 	}
 	signals_install();
 	return finish(cmd->run(&o, nargs, argv + optind));

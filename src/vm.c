@@ -5,12 +5,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "device.h"
-#include "dryrun.h"
+#include "host.h"
 #include "msg.h"
 #include "qvmfile.h"
 #include "seed.h"
@@ -25,8 +24,8 @@
 
 /* Everything one provisioning run knows; freed in one place. */
 struct vm_run {
-	const struct runner *r;
-	bool dry_run;
+	const struct host *h;
+	const struct runner *r;	/* h->runner */
 	struct qvmfile qf;
 	char *task;
 	char *snapshot;		/* BASE@base */
@@ -67,26 +66,26 @@ char *vm_seed_dir(void)
 	return abs;
 }
 
-/* A progress line; in a dry run a comment of the printed script. */
-__attribute__((format(printf, 2, 3)))
-static void say(const struct vm_run *v, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();	/* out of memory, as xasprintf */
-	va_end(ap);
-	msg_info("%s%s", v->dry_run ? "# " : "", s);
-	free(s);
-}
-
 /* ---- undo actions; each owns a malloc'd argument ---- */
+
+struct seed_undo {
+	const struct host *h;
+	char *dir;
+};
 
 static int undo_seed(void *arg, char **why)
 {
-	return seed_dir_remove(arg, why);
+	struct seed_undo *su = arg;
+
+	return seed_dir_remove(su->h, su->dir, why);
+}
+
+static void free_seed_undo(void *arg)
+{
+	struct seed_undo *su = arg;
+
+	free(su->dir);
+	free(su);
 }
 
 struct domain_undo {
@@ -250,54 +249,21 @@ static int check_host(struct vm_run *v)
 
 /* ---- the steps ---- */
 
-static int make_dir(const char *path, mode_t mode)
-{
-	int err;
-
-	if (mkdir(path, mode) < 0)
-		return -1;
-	/* qvm runs with umask 077; libvirt's QEMU user must traverse. */
-	if (chmod(path, mode) == 0)
-		return 0;
-	err = errno;
-	rmdir(path);
-	errno = err;
-	return -1;
-}
-
-/* Step 1. In a dry run the same checks, and the script of it. */
+/* Step 1. */
 static int step_seed(struct vm_run *v)
 {
-	const char *base = v->seed_base;
-	struct stat st;
+	const struct host *h = v->h;
+	struct seed_undo *su;
 	char *what;
 
-	say(v, "Creating seed %s", v->iso);
-	if (v->dry_run) {
-		if (lstat(base, &st) < 0) {
-			if (errno != ENOENT)
-				return msg_error(v->task, "cannot create %s: "
-						 "%s", base, strerror(errno));
-			dryrun_print(msg_out(), (const char *const[]){
-				"mkdir", "-m", "0711", base, NULL });
-		} else if (lstat(v->seed_dir, &st) == 0) {
-			return msg_error(v->task, "%s already exists: another "
-					 "VM or a running qvm owns the name "
-					 "'%s'", v->seed_dir, v->qf.name);
-		} else if (errno != ENOENT) {
-			return msg_error(v->task, "cannot create %s: %s",
-					 v->seed_dir, strerror(errno));
-		}
-		dryrun_print(msg_out(), (const char *const[]){
-			"mkdir", "-m", "0711", v->seed_dir, NULL });
-		return seed_iso_build(v->r, &v->qf, v->seed_dir, v->iso,
-				      v->task, msg_out());
-	}
-	if (make_dir(base, 0711) < 0 && errno != EEXIST)
-		return msg_error(v->task, "cannot create %s: %s", base,
+	host_say(h, "Creating seed %s", v->iso);
+	/* 0711: libvirt's QEMU user must traverse. */
+	if (h->ops->make_dir(h->ctx, v->seed_base, 0711) < 0 &&
+	    errno != EEXIST)
+		return msg_error(v->task, "cannot create %s: %s", v->seed_base,
 				 strerror(errno));
 	/* Exclusive: whoever creates this directory owns the name. */
-	if (make_dir(v->seed_dir, 0711) < 0) {
+	if (h->ops->make_dir(h->ctx, v->seed_dir, 0711) < 0) {
 		if (errno == EEXIST)
 			return msg_error(v->task, "%s already exists: another "
 					 "VM or a running qvm owns the name "
@@ -305,19 +271,20 @@ static int step_seed(struct vm_run *v)
 		return msg_error(v->task, "cannot create %s: %s", v->seed_dir,
 				 strerror(errno));
 	}
+	su = xmalloc(sizeof(*su));
+	su->h = h;
+	su->dir = xstrdup(v->seed_dir);
 	what = xasprintf("seed directory %s", v->seed_dir);
-	undo_push(&v->undo, what, "remove", undo_seed, xstrdup(v->seed_dir),
-		  free);
+	undo_push(&v->undo, what, "remove", undo_seed, su, free_seed_undo);
 	free(what);
-	return seed_iso_build(v->r, &v->qf, v->seed_dir, v->iso, v->task,
-			      NULL);
+	return seed_iso_build(h, &v->qf, v->seed_dir, v->iso, v->task);
 }
 
 static int step_clone(struct vm_run *v)
 {
 	struct zfs_result zr;
 
-	say(v, "Cloning %s to %s", v->snapshot, v->target);
+	host_say(v->h, "Cloning %s to %s", v->snapshot, v->target);
 	if (zfs_clone(v->r, v->snapshot, v->target, &v->props, &zr) < 0) {
 		if (zr.code == ZFS_ERR_EXISTS)
 			return msg_error(v->task, "%s appeared while qvm was "
@@ -329,34 +296,14 @@ static int step_clone(struct vm_run *v)
 			zfs_undo_push(&v->undo, v->r, v->target, false);
 		return zfs_report(v->task, "clone to", v->target, &zr);
 	}
-	/* A dry run made nothing, so it has nothing to undo. */
-	if (!v->dry_run)
-		zfs_undo_push(&v->undo, v->r, v->target, false);
+	zfs_undo_push(&v->undo, v->r, v->target, false);
 	return 0;
 }
 
 static int step_device(struct vm_run *v)
 {
-	say(v, "Waiting for %s", v->device);
-	if (v->dry_run) {
-		/* udev makes it: the script waits as qvm would (the value
-		 * was checked before anything else). */
-		char err[256];
-		unsigned ms;
-		char *secs;
-
-		if (device_timeout_ms(&ms, err, sizeof(err)) < 0)
-			return msg_error(v->task, "%s", err);
-		secs = xasprintf("%u.%03u", ms / 1000, ms % 1000);
-
-		dryrun_print(msg_out(), (const char *const[]){
-			"timeout", secs, "sh", "-c",
-			"until [ -b \"$1\" ] || [ -f \"$1\" ]; do sleep 0.1; "
-			"done", "sh", v->device, NULL });
-		free(secs);
-		return 0;
-	}
-	return device_await(v->task, v->device);
+	host_say(v->h, "Waiting for %s", v->device);
+	return device_await(v->h, v->task, v->device);
 }
 
 /* Splits text into lines: the next one starting at *p, its length in
@@ -439,10 +386,11 @@ static int step_virt_install(struct vm_run *v)
 		strvec_push(&argv, "--serial");
 		strvec_pushf(&argv, "pty,log.file=%s", v->console);
 	}
-	if (!v->dry_run) {
-		/* It checks names, networks and paths without changing
-		 * anything; a refusal here leaves no domain to clean up. */
-		say(v, "Checking the VM definition (virt-install --dry-run)");
+	/* It checks names, networks and paths (the clone's device among
+	 * them, so not where nothing was made) without changing anything;
+	 * a refusal here leaves no domain to clean up. */
+	if (v->h->ops->sees_changes(v->h->ctx)) {
+		host_say(v->h, "Checking the VM definition (virt-install --dry-run)");
 		strvec_push(&argv, "--dry-run");
 		runner_run(v->r, strvec_argv(&argv), RUN_READS, &res);
 		if (res.status != 0) {
@@ -455,18 +403,16 @@ static int step_virt_install(struct vm_run *v)
 			goto done;
 	}
 
-	say(v, "Creating domain %s (virt-install)", v->qf.name);
-	if (!v->dry_run) {
-		du = xmalloc(sizeof(*du));
-		du->r = v->r;
-		du->name = xstrdup(v->qf.name);
-		du->uuid = xstrdup(v->uuid);
-		du->connect = v->connect ? xstrdup(v->connect) : NULL;
-		what = xasprintf("domain %s", v->qf.name);
-		undo_push(&v->undo, what, "undefine", undo_domain, du,
-			  free_domain_undo);
-		free(what);
-	}
+	host_say(v->h, "Creating domain %s (virt-install)", v->qf.name);
+	du = xmalloc(sizeof(*du));
+	du->r = v->r;
+	du->name = xstrdup(v->qf.name);
+	du->uuid = xstrdup(v->uuid);
+	du->connect = v->connect ? xstrdup(v->connect) : NULL;
+	what = xasprintf("domain %s", v->qf.name);
+	undo_push(&v->undo, what, "undefine", undo_domain, du,
+		  free_domain_undo);
+	free(what);
 	runner_run(v->r, strvec_argv(&argv), RUN_CHANGES, &res);
 	if (res.status != 0) {
 		report_virt_install(v, "virt-install", &res);
@@ -558,7 +504,7 @@ static int step_wait(struct vm_run *v)
 
 	msg_info("Waiting for cloud-init in %s (at most %u s; Ctrl-C stops "
 		 "the wait only)", v->qf.name, v->wait);
-	rc = wait_ready(v->r, &t, task);
+	rc = wait_ready(v->h, &t, task);
 	free(task);
 	return rc;
 }
@@ -621,15 +567,15 @@ static int prepare(struct vm_run *v)
 	return 0;
 }
 
-int vm_create(const struct runner *r, const char *path, bool dry_run,
-	      unsigned wait)
+int vm_create(const struct host *h, const char *path, unsigned wait)
 {
 	struct vm_run v;
+	char *s;
 	int rc = -1;
 
 	memset(&v, 0, sizeof(v));
-	v.r = r;
-	v.dry_run = dry_run;
+	v.h = h;
+	v.r = h->runner;
 	v.wait = wait;
 	if (qvmfile_load(path, &v.qf) < 0)
 		return -1;
@@ -637,12 +583,9 @@ int vm_create(const struct runner *r, const char *path, bool dry_run,
 	    device_timeout_check(v.task) < 0 || check_host(&v) < 0)
 		goto done;
 	tag_console(&v);
-	if (dry_run) {
-		say(&v, "Dry run: these commands would create VM %s", v.qf.name);
-		/* As qvm itself runs: what it writes is its user's alone. */
-		dryrun_print(msg_out(), (const char *const[]){ "umask", "077",
-							       NULL });
-	}
+	s = xasprintf("create VM %s", v.qf.name);
+	h->ops->begin(h->ctx, s);
+	free(s);
 
 	if (signals_check(v.task) < 0 || step_seed(&v) < 0 ||
 	    signals_check(v.task) < 0 || step_clone(&v) < 0 ||
@@ -650,19 +593,23 @@ int vm_create(const struct runner *r, const char *path, bool dry_run,
 	    signals_check(v.task) < 0 || step_virt_install(&v) < 0)
 		goto done;
 	rc = 0;
-	if (dry_run)
-		say(&v, "Dry run: nothing was changed%s", wait ? " (qvm would "
-		    "then wait for cloud-init)" : "");
-	else
-		msg_info("VM %s created", v.qf.name);
+	s = xasprintf("VM %s created", v.qf.name);
+	h->ops->end(h->ctx, s);
+	free(s);
 done:
 	if (rc == 0)
 		undo_forget(&v.undo);
 	else
 		undo_run(&v.undo, v.task);
-	/* The VM is made and stays, whatever the wait finds. */
-	if (rc == 0 && wait && !dry_run)
-		rc = step_wait(&v);
+	/* The VM is made and stays, whatever the wait finds; where nothing
+	 * was made, there is nothing to wait for. */
+	if (rc == 0 && wait) {
+		if (h->ops->sees_changes(h->ctx))
+			rc = step_wait(&v);
+		else
+			host_say(h, "qvm would then wait for cloud-init in %s",
+				 v.qf.name);
+	}
 	vm_run_free(&v);
 	return rc;
 }
