@@ -16,6 +16,7 @@
 #include "msg.h"
 #include "signals.h"
 #include "strvec.h"
+#include "tags.h"
 #include "text.h"
 #include "undo.h"
 #include "zfs.h"
@@ -208,8 +209,8 @@ static int check_host(struct image_run *m)
 	if (rc == 1) {
 		/* Only a volume qvm tagged as its image may be pointed at
 		 * "qvm destroy"; anything else is someone else's. */
-		if (zfs_get(m->r, m->zvol, "qvm:role", &role, &zr) == 0 &&
-		    strcmp(role, "image") == 0)
+		if (zfs_get(m->r, m->zvol, TAG_ROLE, &role, &zr) == 0 &&
+		    strcmp(role, ROLE_IMAGE) == 0)
 			msg_error(m->task, "%s already exists: an image qvm "
 				  "made earlier ('qvm destroy %s' removes it "
 				  "when no VM uses it); qvm leaves it "
@@ -236,10 +237,10 @@ static int step_create(struct image_run *m)
 		 (unsigned long long)(m->volsize / MIB));
 	strvec_push(&props, "volblocksize=" IMAGE_VOLBLOCKSIZE);
 	strvec_push(&props, "refreservation=none");
-	strvec_push(&props, "qvm:role=image");
-	strvec_pushf(&props, "qvm:created=%s",
+	strvec_push(&props, TAG_ROLE "=" ROLE_IMAGE);
+	strvec_pushf(&props, TAG_CREATED "=%s",
 		     text_utc(time(NULL), now, sizeof(now)));
-	strvec_pushf(&props, "qvm:run=%s", text_random_hex(run, 8));
+	strvec_pushf(&props, TAG_RUN "=%s", text_random_hex(run, 8));
 	rc = zfs_create_volume(m->r, m->zvol, m->volsize, &props, &zr);
 	strvec_clear(&props);
 	if (rc < 0) {
@@ -365,7 +366,7 @@ int image_import(const struct host *h, const char *image, const char *zvol)
 	m.zvol = zvol;
 	m.fd = -1;
 	m.task = xasprintf("importing image %s", image);
-	m.snapshot = xasprintf("%s@" IMAGE_SNAPSHOT, zvol);
+	m.snapshot = xasprintf("%s" TAG_AT_BASE, zvol);
 	m.device = device_path(zvol);
 	m.qemu_device = qemu_path(m.device);
 

@@ -33,7 +33,6 @@
 #include "host.h"
 
 #define IMAGE_VOLBLOCKSIZE "16K"
-#define IMAGE_SNAPSHOT "base"
 
 int image_import(const struct host *h, const char *image, const char *zvol);
 

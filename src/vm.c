@@ -15,6 +15,7 @@
 #include "seed.h"
 #include "signals.h"
 #include "strvec.h"
+#include "tags.h"
 #include "text.h"
 #include "undo.h"
 #include "virsh.h"
@@ -98,22 +99,15 @@ struct domain_undo {
 static int undo_domain(void *arg, char **why)
 {
 	struct domain_undo *d = arg;
-	struct strvec argv = STRVEC_INIT;
 	struct run_result res;
+	const char *step;
 	char last[512];
 	int status;
 
 	/* By UUID: a domain of the same name is someone else's. Stop it
-	 * if it runs ("not running" is fine), then undefine it. */
-	virsh_argv(&argv, d->connect, "destroy", d->uuid);
-	runner_run(d->r, strvec_argv(&argv), RUN_CHANGES, &res);
-	run_result_clear(&res);
-	strvec_clear(&argv);
-
-	virsh_argv(&argv, d->connect, "undefine", d->uuid);
-	strvec_push(&argv, "--nvram");
-	status = runner_run(d->r, strvec_argv(&argv), RUN_CHANGES, &res);
-	strvec_clear(&argv);
+	 * if it runs, then undefine it. */
+	status = virsh_domain_remove(d->r, d->connect, d->uuid,
+				     VIRSH_STOP_TRY, &res, &step);
 	if (status == 0) {
 		run_result_clear(&res);
 		return 0;
@@ -150,13 +144,13 @@ static int report_target_exists(struct vm_run *v)
 	char *hint;
 	int rc;
 
-	if (zfs_get_local_value(v->r, v->target, "qvm:role", &role, &zr) < 0)
+	if (zfs_get_local_value(v->r, v->target, TAG_ROLE, &role, &zr) < 0)
 		hint = xstrdup("choose another name");
-	else if (strcmp(role, "vm") == 0)
+	else if (strcmp(role, ROLE_VM) == 0)
 		hint = xasprintf("it is a VM qvm made: choose another name, "
 				 "or remove that VM first with 'qvm destroy "
 				 "%s'", v->target);
-	else if (strcmp(role, "image") == 0)
+	else if (strcmp(role, ROLE_IMAGE) == 0)
 		hint = xstrdup("it is an image qvm made: choose another name");
 	else
 		hint = xstrdup("qvm did not make it: choose another name");
@@ -489,7 +483,7 @@ static int find_console(struct vm_run *v)
 static void tag_console(struct vm_run *v)
 {
 	if (v->console)
-		strvec_pushf(&v->props, "qvm:console=%s", v->console);
+		strvec_pushf(&v->props, TAG_CONSOLE "=%s", v->console);
 }
 
 static int step_wait(struct vm_run *v)
@@ -540,7 +534,7 @@ static int prepare(struct vm_run *v)
 	if (virsh_new_uuid(v->uuid) < 0)
 		return msg_error(v->task, "cannot make a UUID for the domain: "
 				 "no random bytes: %s", strerror(errno));
-	v->snapshot = xasprintf("%s@base", v->qf.base);
+	v->snapshot = xasprintf("%s" TAG_AT_BASE, v->qf.base);
 	v->target = xasprintf("%.*s/%s", (int)(slash - v->qf.base),
 			      v->qf.base, v->qf.name);
 	v->device = device_path(v->target);
@@ -553,17 +547,17 @@ static int prepare(struct vm_run *v)
 	for (size_t i = 0; i < v->qf.zvol_props.n; i++)
 		strvec_push(&v->props, v->qf.zvol_props.v[i]);
 	/* qvm's ownership tags: list and destroy act only on these. */
-	strvec_push(&v->props, "qvm:role=vm");
-	strvec_pushf(&v->props, "qvm:name=%s", v->qf.name);
-	strvec_pushf(&v->props, "qvm:created=%s",
+	strvec_push(&v->props, TAG_ROLE "=" ROLE_VM);
+	strvec_pushf(&v->props, TAG_NAME "=%s", v->qf.name);
+	strvec_pushf(&v->props, TAG_CREATED "=%s",
 		     text_utc(time(NULL), now, sizeof(now)));
-	strvec_pushf(&v->props, "qvm:run=%s",
+	strvec_pushf(&v->props, TAG_RUN "=%s",
 		     text_random_hex(v->run_id, 8));
 	/* The domain made with the clone: destroy can check it is that one. */
-	strvec_pushf(&v->props, "qvm:uuid=%s", v->uuid);
-	strvec_pushf(&v->props, "qvm:seed=%s", v->seed_dir);
+	strvec_pushf(&v->props, TAG_UUID "=%s", v->uuid);
+	strvec_pushf(&v->props, TAG_SEED "=%s", v->seed_dir);
 	if (v->connect)
-		strvec_pushf(&v->props, "qvm:connect=%s", v->connect);
+		strvec_pushf(&v->props, TAG_CONNECT "=%s", v->connect);
 	return 0;
 }
 
@@ -620,7 +614,8 @@ int vm_check(const char *path)
 
 	if (qvmfile_load(path, &qf) < 0)
 		return -1;
-	msg_info("%s: VM %s from %s@base is valid", path, qf.name, qf.base);
+	msg_info("%s: VM %s from %s" TAG_AT_BASE " is valid", path, qf.name,
+		 qf.base);
 	qvmfile_free(&qf);
 	return 0;
 }

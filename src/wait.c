@@ -13,6 +13,7 @@
 #include "seed.h"
 #include "signals.h"
 #include "strvec.h"
+#include "tags.h"
 #include "text.h"
 #include "virsh.h"
 
@@ -254,7 +255,7 @@ int wait_vm(const struct host *h, const char *name, unsigned timeout)
 
 	if (owned_resolve(h->runner, task, "waits for", name, NULL, &o) < 0)
 		goto done;
-	if (strcmp(o.role, "vm") != 0) {
+	if (strcmp(o.role, ROLE_VM) != 0) {
 		msg_error(task, "%s is an image, not a VM", o.dataset);
 		goto done;
 	}
