@@ -15,6 +15,7 @@
 #include "imgfmt.h"
 #include "msg.h"
 #include "signals.h"
+#include "steps.h"
 #include "strvec.h"
 #include "tags.h"
 #include "text.h"
@@ -226,8 +227,9 @@ static int check_host(struct image_run *m)
 	return check_qcow2(m);
 }
 
-static int step_create(struct image_run *m)
+static int step_create(void *arg)
 {
+	struct image_run *m = arg;
 	struct strvec props = STRVEC_INIT;
 	struct zfs_result zr;
 	char now[32], run[17];
@@ -259,8 +261,9 @@ static int step_create(struct image_run *m)
 	return 0;
 }
 
-static int step_device(struct image_run *m)
+static int step_device(void *run)
 {
+	struct image_run *m = run;
 	host_say(m->h, "Waiting for %s", m->device);
 	return device_await(m->h, m->task, m->device);
 }
@@ -343,8 +346,16 @@ static int copy_qcow2(struct image_run *m)
 	return rc == 0 ? 0 : -1;
 }
 
-static int step_snapshot(struct image_run *m)
+static int step_copy(void *run)
 {
+	struct image_run *m = run;
+
+	return m->info.format == IMG_QCOW2 ? copy_qcow2(m) : copy_raw(m);
+}
+
+static int step_snapshot(void *run)
+{
+	struct image_run *m = run;
 	struct zfs_result zr;
 
 	host_say(m->h, "Snapshotting %s", m->snapshot);
@@ -355,6 +366,8 @@ static int step_snapshot(struct image_run *m)
 
 int image_import(const struct host *h, const char *image, const char *zvol)
 {
+	static const step_fn steps[] = { step_create, step_device, step_copy,
+					  step_snapshot, NULL };
 	struct image_run m;
 	char *s;
 	int rc = -1;
@@ -376,26 +389,18 @@ int image_import(const struct host *h, const char *image, const char *zvol)
 	m.qemu_image = qcow2_json(image, m.blockdev);
 	if (check_host(&m) < 0)
 		goto done;
-	host_say(h, "Importing %s (%s, %llu bytes) into %s", image, m.info.name,
-		 (unsigned long long)m.info.virtual_size, zvol);
+	host_say(h, "Importing %s (%s, %llu bytes) into %s", image,
+		 m.info.name, (unsigned long long)m.info.virtual_size, zvol);
 	s = xasprintf("import %s into %s", image, zvol);
 	h->ops->begin(h->ctx, s);
 	free(s);
-	if (signals_check(m.task) < 0 || step_create(&m) < 0 ||
-	    signals_check(m.task) < 0 || step_device(&m) < 0 ||
-	    signals_check(m.task) < 0 ||
-	    (m.info.format == IMG_QCOW2 ? copy_qcow2(&m) : copy_raw(&m)) < 0 ||
-	    signals_check(m.task) < 0 || step_snapshot(&m) < 0)
+	if (steps_run(steps, &m, &m.undo, m.task) < 0)
 		goto done;
 	rc = 0;
 	s = xasprintf("Image %s created with snapshot %s", zvol, m.snapshot);
 	h->ops->end(h->ctx, s);
 	free(s);
 done:
-	if (rc == 0)
-		undo_forget(&m.undo);
-	else
-		undo_run(&m.undo, m.task);
 	if (m.fd >= 0)
 		close(m.fd);
 	free(m.task);

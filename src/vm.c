@@ -14,6 +14,7 @@
 #include "qvmfile.h"
 #include "seed.h"
 #include "signals.h"
+#include "steps.h"
 #include "strvec.h"
 #include "tags.h"
 #include "text.h"
@@ -244,8 +245,9 @@ static int check_host(struct vm_run *v)
 /* ---- the steps ---- */
 
 /* Step 1. */
-static int step_seed(struct vm_run *v)
+static int step_seed(void *run)
 {
+	struct vm_run *v = run;
 	const struct host *h = v->h;
 	struct seed_undo *su;
 	char *what;
@@ -274,8 +276,9 @@ static int step_seed(struct vm_run *v)
 	return seed_iso_build(h, &v->qf, v->seed_dir, v->iso, v->task);
 }
 
-static int step_clone(struct vm_run *v)
+static int step_clone(void *run)
 {
+	struct vm_run *v = run;
 	struct zfs_result zr;
 
 	host_say(v->h, "Cloning %s to %s", v->snapshot, v->target);
@@ -294,8 +297,9 @@ static int step_clone(struct vm_run *v)
 	return 0;
 }
 
-static int step_device(struct vm_run *v)
+static int step_device(void *run)
 {
+	struct vm_run *v = run;
 	host_say(v->h, "Waiting for %s", v->device);
 	return device_await(v->h, v->task, v->device);
 }
@@ -359,8 +363,9 @@ static int report_virt_install(struct vm_run *v, const char *what,
 	return -1;
 }
 
-static int step_virt_install(struct vm_run *v)
+static int step_virt_install(void *run)
 {
+	struct vm_run *v = run;
 	struct strvec argv = STRVEC_INIT;
 	struct run_result res = RUN_RESULT_INIT;
 	struct domain_undo *du;
@@ -563,6 +568,8 @@ static int prepare(struct vm_run *v)
 
 int vm_create(const struct host *h, const char *path, unsigned wait)
 {
+	static const step_fn steps[] = { step_seed, step_clone, step_device,
+					  step_virt_install, NULL };
 	struct vm_run v;
 	char *s;
 	int rc = -1;
@@ -581,20 +588,13 @@ int vm_create(const struct host *h, const char *path, unsigned wait)
 	h->ops->begin(h->ctx, s);
 	free(s);
 
-	if (signals_check(v.task) < 0 || step_seed(&v) < 0 ||
-	    signals_check(v.task) < 0 || step_clone(&v) < 0 ||
-	    signals_check(v.task) < 0 || step_device(&v) < 0 ||
-	    signals_check(v.task) < 0 || step_virt_install(&v) < 0)
+	if (steps_run(steps, &v, &v.undo, v.task) < 0)
 		goto done;
 	rc = 0;
 	s = xasprintf("VM %s created", v.qf.name);
 	h->ops->end(h->ctx, s);
 	free(s);
 done:
-	if (rc == 0)
-		undo_forget(&v.undo);
-	else
-		undo_run(&v.undo, v.task);
 	/* The VM is made and stays, whatever the wait finds; where nothing
 	 * was made, there is nothing to wait for. */
 	if (rc == 0 && wait) {
