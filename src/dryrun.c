@@ -9,29 +9,12 @@
 #include "strvec.h"
 #include "text.h"
 
-/* Characters that never need quoting in a POSIX shell word. */
-static int is_safe(const char *s)
-{
-	if (!*s)
-		return 0;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789@%+=:,./_-") == strlen(s);
-}
-
 static void print_word(FILE *out, const char *s)
 {
-	if (is_safe(s)) {
-		fputs(s, out);
-		return;
-	}
-	fputc('\'', out);
-	for (; *s; s++) {
-		if (*s == '\'')
-			fputs("'\\''", out);
-		else
-			fputc(*s, out);
-	}
-	fputc('\'', out);
+	char *q = text_shell_quote(s);
+
+	fputs(q, out);
+	free(q);
 }
 
 void dryrun_print(FILE *out, const char *const *argv)
