@@ -118,6 +118,14 @@ check "list --host: exit 0" [ "$RC" -eq 0 ]
 QVM_HOST=$H rq list -H
 check "QVM_HOST: list there" contains "$OUT" "tank/web1	vm	web1"
 
+# --- wait over SSH: the console log is read there ---
+FINAL='[   45.7] cloud-init[901]: Cloud-init v. 22.4.2 finished at Thu, 26 Nov 2026 01:23:45 +0000. Datasource DataSourceNoCloud [seed=/dev/sr0][dsmode=net].  Up 45.67 seconds'
+printf 'booting\r\n%s\r\n' "$FINAL" > "$QVM_SEED_DIR/web1/console.log"
+rq -H "$H" wait -t 5 web1
+check "wait over SSH: ready ($ERR)" \
+	eval '[ "$RC" -eq 0 ] && contains "$OUT" "VM web1 ready after"'
+rm -f "$QVM_SEED_DIR/web1/console.log"
+
 # --- a refusal over SSH changes nothing ---
 before=$(state)
 rq -H "$H" vm "$WORK/web1.yaml"
