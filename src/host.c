@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "msg.h"
 #include "strvec.h"
 
 void host_say(const struct host *h, const char *fmt, ...)
@@ -17,4 +18,22 @@ void host_say(const struct host *h, const char *fmt, ...)
 	va_end(ap);
 	h->ops->say(h->ctx, s);
 	free(s);
+}
+
+void host_real_say(void *ctx, const char *line)
+{
+	(void)ctx;
+	msg_info("%s", line);
+}
+
+bool host_real_sees_changes(void *ctx)
+{
+	(void)ctx;
+	return true;
+}
+
+void host_real_begin(void *ctx, const char *what)
+{
+	(void)ctx;
+	(void)what;
 }

@@ -99,6 +99,12 @@ extern const struct host host_local;
 /* The local machine running programs through r (tests script r). */
 #define HOST_LOCAL(r) { (r), &host_local_ops, NULL }
 
+/* The say, sees_changes and begin of a host that acts for real (local,
+ * SSH): progress lines on stdout, its changes seen, nothing to announce. */
+void host_real_say(void *ctx, const char *line);
+bool host_real_sees_changes(void *ctx);
+void host_real_begin(void *ctx, const char *what);
+
 /* A progress line through h->ops->say. */
 void host_say(const struct host *h, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

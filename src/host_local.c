@@ -18,18 +18,6 @@
 #include "strvec.h"
 #include "text.h"
 
-static void local_say(void *ctx, const char *line)
-{
-	(void)ctx;
-	msg_info("%s", line);
-}
-
-static bool local_sees_changes(void *ctx)
-{
-	(void)ctx;
-	return true;
-}
-
 static int local_exists(void *ctx, const char *path)
 {
 	struct stat st;
@@ -232,12 +220,6 @@ fail:
 	return -1;
 }
 
-static void local_begin(void *ctx, const char *what)
-{
-	(void)ctx;
-	(void)what;
-}
-
 static void local_end(void *ctx, const char *done)
 {
 	(void)ctx;
@@ -245,8 +227,8 @@ static void local_end(void *ctx, const char *done)
 }
 
 const struct host_ops host_local_ops = {
-	.say = local_say,
-	.sees_changes = local_sees_changes,
+	.say = host_real_say,
+	.sees_changes = host_real_sees_changes,
 	.exists = local_exists,
 	.make_dir = local_make_dir,
 	.write_file = local_write_file,
@@ -256,7 +238,7 @@ const struct host_ops host_local_ops = {
 	.wait_path = local_wait_path,
 	.copy_in = local_copy_in,
 	.read_at = local_read_at,
-	.begin = local_begin,
+	.begin = host_real_begin,
 	.end = local_end,
 };
 

@@ -172,18 +172,6 @@ static int sh_there(struct host_ssh *s, const char *prog,
 
 /* ---- the operations ---- */
 
-static void ssh_say(void *ctx, const char *line)
-{
-	(void)ctx;
-	msg_info("%s", line);
-}
-
-static bool ssh_sees_changes(void *ctx)
-{
-	(void)ctx;
-	return true;
-}
-
 static int ssh_exists(void *ctx, const char *path)
 {
 	int rc = sh_there(ctx, "if [ -e \"$1\" ] || [ -L \"$1\" ]; then "
@@ -372,12 +360,6 @@ static ssize_t ssh_read_at(void *ctx, const char *path, uint64_t off,
 	return (ssize_t)got;
 }
 
-static void ssh_begin(void *ctx, const char *what)
-{
-	(void)ctx;
-	(void)what;
-}
-
 static void ssh_end(void *ctx, const char *done)
 {
 	struct host_ssh *s = ctx;
@@ -386,8 +368,8 @@ static void ssh_end(void *ctx, const char *done)
 }
 
 static const struct host_ops ssh_ops = {
-	.say = ssh_say,
-	.sees_changes = ssh_sees_changes,
+	.say = host_real_say,
+	.sees_changes = host_real_sees_changes,
 	.exists = ssh_exists,
 	.make_dir = ssh_make_dir,
 	.write_file = ssh_write_file,
@@ -397,7 +379,7 @@ static const struct host_ops ssh_ops = {
 	.wait_path = ssh_wait_path,
 	.copy_in = ssh_copy_in,
 	.read_at = ssh_read_at,
-	.begin = ssh_begin,
+	.begin = host_real_begin,
 	.end = ssh_end,
 };
 
