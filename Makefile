@@ -49,7 +49,8 @@ ASAN_SUPPORT_OBJS = $(SUPPORT_SRCS:%.c=build/asan/%.o)
 DEBIAN_PACKAGES = build-essential pkg-config libyaml-dev libcmocka-dev \
 	genisoimage virtinst libvirt-clients libvirt-daemon \
 	libvirt-daemon-driver-qemu qemu-utils python3 python3-yaml mandoc \
-	valgrind time e2fsprogs clang libclang-rt-14-dev bash-completion
+	valgrind time e2fsprogs clang libclang-rt-14-dev bash-completion \
+	openssh-client openssh-server
 # make deb: to build the Debian package and check it (lintian, man -l).
 DEB_PACKAGES = debhelper dpkg-dev lintian man-db
 DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system ovmf \

@@ -206,45 +206,40 @@ static void feed(struct console_reader *cr, struct console_status *st,
 	}
 }
 
-int console_read(struct console_reader *cr, const char *path,
-		 struct console_status *st, char *errbuf, size_t errsize)
+int console_read(struct console_reader *cr, const struct host *h,
+		 const char *path, struct console_status *st, char *errbuf,
+		 size_t errsize)
 {
 	char buf[65536];
-	struct stat sb;
-	int fd, err;
+	uint64_t size;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0 || fstat(fd, &sb) < 0)
-		goto fail;
-	if (!S_ISREG(sb.st_mode)) {
-		close(fd);
-		errno = EINVAL;
-		return text_fail(errbuf, errsize, "%s: not a regular file",
-				 path);
-	}
-	if ((uint64_t)sb.st_size < cr->off) {
-		/* A new log: read it from the start. */
-		*cr = (struct console_reader)CONSOLE_READER_INIT;
-		console_status_clear(st);
-	}
 	for (;;) {
-		ssize_t r = pread(fd, buf, sizeof(buf), (off_t)cr->off);
+		ssize_t r = h->ops->read_at(h->ctx, path, cr->off, buf,
+					    sizeof(buf), &size);
 
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
-			goto fail;
+		if (r < 0) {
+			int err = errno;
+
+			if (err == EINVAL)
+				text_fail(errbuf, errsize, "%s: not a regular "
+					  "file", path);
+			else
+				text_fail(errbuf, errsize, "%s: %s", path,
+					  strerror(err));
+			errno = err;
+			return -1;
+		}
+		if (size < cr->off) {
+			/* A new log: read it from the start. */
+			*cr = (struct console_reader)CONSOLE_READER_INIT;
+			console_status_clear(st);
+			continue;
+		}
 		if (r == 0)
-			break;
+			return 0;
 		feed(cr, st, buf, (size_t)r);
 		cr->off += (uint64_t)r;
 	}
-	close(fd);
-	return 0;
-fail:
-	err = errno;
-	if (fd >= 0)
-		close(fd);
-	errno = err;
-	return text_fail(errbuf, errsize, "%s: %s", path, strerror(err));
 }

@@ -22,8 +22,9 @@
  * kept (the number seen is counted).
  *
  * console_line() is pure: one line in, the status updated. console_read()
- * feeds it what was appended to the file since its last call; when the
- * file became shorter (a new log), it starts again from its beginning.
+ * feeds it what was appended to the file since its last call, read on
+ * host h (host.h); when the file became shorter (a new log), it starts
+ * again from its beginning. It only reads that file.
  */
 #ifndef QVM_CONSOLE_H
 #define QVM_CONSOLE_H
@@ -32,6 +33,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "host.h"
 #include "strvec.h"
 
 #define CONSOLE_LINE_MAX 4096
@@ -65,7 +67,8 @@ struct console_reader {
 
 /* Reads what path gained since the last call. Returns 0, or -1 with a
  * message in errbuf ("PATH: No such file or directory") and errno set. */
-int console_read(struct console_reader *cr, const char *path,
-		 struct console_status *st, char *errbuf, size_t errsize);
+int console_read(struct console_reader *cr, const struct host *h,
+		 const char *path, struct console_status *st, char *errbuf,
+		 size_t errsize);
 
 #endif

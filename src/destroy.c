@@ -12,6 +12,7 @@
 #include "owned.h"
 #include "seed.h"
 #include "strvec.h"
+#include "tags.h"
 #include "text.h"
 #include "virsh.h"
 #include "vm.h"
@@ -182,34 +183,28 @@ static int check_seed(const char *task, const struct target *t)
 static int remove_domain(const struct runner *r, const char *task,
 			 const struct target *t)
 {
-	struct strvec argv = STRVEC_INIT;
 	struct run_result res;
+	const char *step;
 	char last[512];
+	int status;
 
 	if (!t->domain) {
 		msg_info("Domain %s is not defined", t->own.vm_name);
 		return 0;
 	}
-	if (t->running) {
-		virsh_argv(&argv, t->own.connect, "destroy", t->own.vm_name);
-		runner_run(r, strvec_argv(&argv), RUN_CHANGES, &res);
-		strvec_clear(&argv);
-		if (res.status != 0 && !strstr(res.err, "not running")) {
-			msg_error(task, "could not stop domain %s: %s; nothing "
-				  "was removed", t->own.vm_name,
-				  run_result_last_err(&res, last,
-						      sizeof(last)));
-			run_result_clear(&res);
-			return -1;
-		}
+	status = virsh_domain_remove(r, t->own.connect, t->own.vm_name,
+				     t->running ? VIRSH_STOP_MUST :
+				     VIRSH_STOP_NONE, &res, &step);
+	if (status != 0 && strcmp(step, "stop") == 0) {
+		msg_error(task, "could not stop domain %s: %s; nothing was "
+			  "removed", t->own.vm_name,
+			  run_result_last_err(&res, last, sizeof(last)));
 		run_result_clear(&res);
-		msg_info("Stopped domain %s", t->own.vm_name);
+		return -1;
 	}
-	virsh_argv(&argv, t->own.connect, "undefine", t->own.vm_name);
-	strvec_push(&argv, "--nvram");
-	runner_run(r, strvec_argv(&argv), RUN_CHANGES, &res);
-	strvec_clear(&argv);
-	if (res.status != 0) {
+	if (t->running)
+		msg_info("Stopped domain %s", t->own.vm_name);
+	if (status != 0) {
 		msg_error(task, "could not undefine domain %s: %s; its disk %s "
 			  "and seed are left", t->own.vm_name,
 			  run_result_last_err(&res, last, sizeof(last)),
@@ -222,14 +217,15 @@ static int remove_domain(const struct runner *r, const char *task,
 	return 0;
 }
 
-static int remove_seed(const char *task, const struct target *t)
+static int remove_seed(const struct host *h, const char *task,
+		       const struct target *t)
 {
 	char *why = NULL;
 	int rc;
 
 	if (!t->own.seed)
 		return 0;
-	if (seed_dir_remove(t->own.seed, &why) == 0) {
+	if (seed_dir_remove(h, t->own.seed, &why) == 0) {
 		msg_info("Removed seed %s", t->own.seed);
 		rc = 0;
 	} else {
@@ -267,7 +263,7 @@ static int destroy_image(const struct runner *r, const char *task,
 			 struct target *t)
 {
 	struct zfs_result zr;
-	char *base = xasprintf("%s@base", t->own.dataset);
+	char *base = xasprintf("%s" TAG_AT_BASE, t->own.dataset);
 	bool has_base;
 	int rc;
 
@@ -299,9 +295,10 @@ static int destroy_image(const struct runner *r, const char *task,
 	return 0;
 }
 
-static int destroy_vm(const struct runner *r, const char *task,
+static int destroy_vm(const struct host *h, const char *task,
 		      struct target *t)
 {
+	const struct runner *r = h->runner;
 	struct zfs_result zr;
 	bool none;
 
@@ -319,24 +316,25 @@ static int destroy_vm(const struct runner *r, const char *task,
 				 "and seed are left", t->own.vm_name, t->own.dataset);
 	}
 	msg_info("Destroyed zvol %s", t->own.dataset);
-	if (remove_seed(task, t) < 0)
+	if (remove_seed(h, task, t) < 0)
 		return -1;
 	msg_info("VM %s destroyed", t->own.vm_name);
 	return 0;
 }
 
-int destroy_run(const struct runner *r, const char *name, const char *connect)
+int destroy_run(const struct host *h, const char *name, const char *connect)
 {
+	const struct runner *r = h->runner;
 	struct target t;
 	char *task = xasprintf("destroying %s", name);
 	int rc = -1;
 
 	memset(&t, 0, sizeof(t));
 	if (owned_resolve(r, task, "destroys", name, connect, &t.own) == 0) {
-		if (strcmp(t.own.role, "image") == 0)
+		if (strcmp(t.own.role, ROLE_IMAGE) == 0)
 			rc = destroy_image(r, task, &t);
 		else
-			rc = destroy_vm(r, task, &t);
+			rc = destroy_vm(h, task, &t);
 	}
 	target_free(&t);
 	free(task);

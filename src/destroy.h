@@ -21,14 +21,15 @@
  * "destroy -r": a snapshot taken meanwhile makes that fail instead of
  * vanishing). Each removal is printed; the first one that fails stops the
  * rest (so a VM is never left without its disk while still defined) and is
- * reported with what remains.
+ * reported with what remains. It touches zfs, libvirt and the seed
+ * directory on the host h (host.h), nothing else.
  */
 #ifndef QVM_DESTROY_H
 #define QVM_DESTROY_H
 
-#include "runner.h"
+#include "host.h"
 
-int destroy_run(const struct runner *r, const char *name,
+int destroy_run(const struct host *h, const char *name,
 		const char *connect);
 
 #endif

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "host.h"
 #include "msg.h"
 #include "signals.h"
 #include "strvec.h"
@@ -154,14 +155,14 @@ int device_wait(const char *path, unsigned timeout_ms)
 	}
 }
 
-int device_await(const char *task, const char *path)
+int device_await(const struct host *h, const char *task, const char *path)
 {
 	char errbuf[256];
 	unsigned ms;
 
 	if (device_timeout_ms(&ms, errbuf, sizeof(errbuf)) < 0)
 		return msg_error(task, "%s", errbuf);
-	if (device_wait(path, ms) == 0)
+	if (h->ops->wait_path(h->ctx, path, ms) == 0)
 		return 0;
 	if (errno == EINTR)
 		return signals_check(task) < 0 ? -1

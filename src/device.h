@@ -5,6 +5,9 @@
  * udev creates them asynchronously after "zfs create -V" or "zfs clone"
  * returns, so device_wait() polls. A regular file is accepted as well as a
  * block device (the zfs test double's devices are files).
+ *
+ * It touches nothing: device_wait() only looks at the local path it is
+ * given; device_await() looks through a host.
  */
 #ifndef QVM_DEVICE_H
 #define QVM_DEVICE_H
@@ -36,9 +39,11 @@ int device_timeout_check(const char *task);
  * exists but is neither. */
 int device_wait(const char *path, unsigned timeout_ms);
 
-/* device_wait() with device_timeout_ms(), reporting under task why the
- * device is not there ("did not appear within N s", interrupted, not a
- * device) or that QVM_DEVICE_TIMEOUT is invalid. Returns 0 or -1. */
-int device_await(const char *task, const char *path);
+/* The wait of host h (host.h: device_wait() on the local host) with
+ * device_timeout_ms(), reporting under task why the device is not there
+ * ("did not appear within N s", interrupted, not a device) or that
+ * QVM_DEVICE_TIMEOUT is invalid. Returns 0 or -1. */
+struct host;
+int device_await(const struct host *h, const char *task, const char *path);
 
 #endif

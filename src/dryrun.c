@@ -1,32 +1,20 @@
 #include "dryrun.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "device.h"
 #include "strvec.h"
-
-/* Characters that never need quoting in a POSIX shell word. */
-static int is_safe(const char *s)
-{
-	if (!*s)
-		return 0;
-	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-			 "0123456789@%+=:,./_-") == strlen(s);
-}
+#include "text.h"
 
 static void print_word(FILE *out, const char *s)
 {
-	if (is_safe(s)) {
-		fputs(s, out);
-		return;
-	}
-	fputc('\'', out);
-	for (; *s; s++) {
-		if (*s == '\'')
-			fputs("'\\''", out);
-		else
-			fputc(*s, out);
-	}
-	fputc('\'', out);
+	char *q = text_shell_quote(s);
+
+	fputs(q, out);
+	free(q);
 }
 
 void dryrun_print(FILE *out, const char *const *argv)
@@ -55,12 +43,210 @@ int dryrun_run(void *ctx, const char *const *argv, enum run_effect effect,
 	       struct run_result *res)
 {
 	struct dryrun *d = ctx;
+	const struct runner *r = d->reader->runner;
 
 	if (effect == RUN_READS)
-		return d->reader->run(d->reader->ctx, argv, effect, res);
+		return r->run(r->ctx, argv, effect, res);
 	dryrun_print(d->out, argv);
 	res->out = xstrdup("");
 	res->err = xstrdup("");
 	res->status = 0;
 	return 0;
+}
+
+/* ---- the dry host ---- */
+
+static void dry_say(void *ctx, const char *line)
+{
+	struct dryrun *d = ctx;
+
+	fprintf(d->out, "# %s\n", line);
+	fflush(d->out);
+}
+
+static bool dry_sees_changes(void *ctx)
+{
+	(void)ctx;
+	return false;
+}
+
+static int dry_exists(void *ctx, const char *path)
+{
+	struct dryrun *d = ctx;
+
+	return d->reader->ops->exists(d->reader->ctx, path);
+}
+
+static char *mode_word(mode_t mode)
+{
+	return xasprintf("%04o", (unsigned)mode & 07777);
+}
+
+/* Refused as the real mkdir would be when something is there. */
+static int dry_make_dir(void *ctx, const char *path, mode_t mode)
+{
+	struct dryrun *d = ctx;
+	int rc = dry_exists(ctx, path);
+	char *m;
+
+	if (rc != 0) {
+		if (rc > 0)
+			errno = EEXIST;
+		return -1;
+	}
+	m = mode_word(mode);
+	dryrun_print(d->out, (const char *const[]){ "mkdir", "-m", m, path,
+						    NULL });
+	free(m);
+	return 0;
+}
+
+static int dry_write_file(void *ctx, const char *path, const char *data,
+			  size_t len, mode_t mode, char *errbuf,
+			  size_t errsize)
+{
+	struct dryrun *d = ctx;
+
+	/* The script runs under "umask 077": 0600 needs no chmod. */
+	(void)mode;
+	if (strlen(data) != len)
+		return text_fail(errbuf, errsize, "cannot show %s in a dry "
+				 "run: it holds NUL bytes", path);
+	dryrun_print_write(d->out, path, data);
+	return 0;
+}
+
+static int dry_set_mode(void *ctx, const char *path, mode_t mode)
+{
+	struct dryrun *d = ctx;
+	char *m = mode_word(mode);
+
+	dryrun_print(d->out, (const char *const[]){ "chmod", m, path, NULL });
+	free(m);
+	return 0;
+}
+
+static void dry_remove_files(void *ctx, const char *const *paths)
+{
+	struct dryrun *d = ctx;
+	struct strvec argv = STRVEC_INIT;
+
+	if (!*paths)
+		return;
+	strvec_pushv(&argv, (const char *const[]){ "rm", "--", NULL });
+	strvec_pushv(&argv, paths);
+	dryrun_print(d->out, strvec_argv(&argv));
+	strvec_clear(&argv);
+}
+
+static int dry_remove_dir(void *ctx, const char *dir,
+			  const char *const *names, char *errbuf,
+			  size_t errsize)
+{
+	struct dryrun *d = ctx;
+	struct strvec argv = STRVEC_INIT;
+
+	(void)errbuf;
+	(void)errsize;
+	strvec_pushv(&argv, (const char *const[]){ "rm", "-f", "--", NULL });
+	for (; *names; names++)
+		strvec_pushf(&argv, "%s/%s", dir, *names);
+	dryrun_print(d->out, strvec_argv(&argv));
+	strvec_clear(&argv);
+	dryrun_print(d->out, (const char *const[]){ "rmdir", "--", dir,
+						    NULL });
+	return 0;
+}
+
+/* udev makes it: the script waits as qvm would. */
+static int dry_wait_path(void *ctx, const char *path, unsigned timeout_ms)
+{
+	struct dryrun *d = ctx;
+	char *secs = xasprintf("%u.%03u", timeout_ms / 1000,
+			       timeout_ms % 1000);
+
+	dryrun_print(d->out, (const char *const[]){
+		"timeout", secs, "sh", "-c",
+		"until [ -b \"$1\" ] || [ -f \"$1\" ]; do sleep 0.1; done",
+		"sh", path, NULL });
+	free(secs);
+	return 0;
+}
+
+/* dd's conv=sparse seeks over all-zero blocks as qvm skips them. */
+static int dry_copy_in(void *ctx, int src_fd, const char *src_name,
+		       const char *dest, uint64_t size,
+		       struct copy_stats *stats, char *errbuf,
+		       size_t errsize)
+{
+	struct dryrun *d = ctx;
+	char *in = xasprintf("if=%s", src_name);
+	char *out = xasprintf("of=%s", dest);
+	char *bs = xasprintf("bs=%u", COPY_ZERO_BLOCK);
+
+	(void)src_fd;
+	(void)errbuf;
+	(void)errsize;
+	memset(stats, 0, sizeof(*stats));
+	stats->size = size;
+	fprintf(d->out, "# copy the data of %s to %s (holes and zero blocks "
+		"skipped)\n", src_name, dest);
+	dryrun_print(d->out, (const char *const[]){ "dd", in, out, bs,
+						    "conv=sparse,notrunc",
+						    "status=none", NULL });
+	free(in);
+	free(out);
+	free(bs);
+	return 0;
+}
+
+static ssize_t dry_read_at(void *ctx, const char *path, uint64_t off,
+			   void *buf, size_t len, uint64_t *size)
+{
+	struct dryrun *d = ctx;
+
+	return d->reader->ops->read_at(d->reader->ctx, path, off, buf, len,
+				       size);
+}
+
+static void dry_begin(void *ctx, const char *what)
+{
+	struct dryrun *d = ctx;
+
+	fprintf(d->out, "# Dry run: these commands would %s\n", what);
+	/* As qvm itself runs: what it writes is its user's alone. */
+	dryrun_print(d->out, (const char *const[]){ "umask", "077", NULL });
+}
+
+static void dry_end(void *ctx, const char *done)
+{
+	(void)done;
+	dry_say(ctx, "Dry run: nothing was changed");
+}
+
+static const struct host_ops dry_ops = {
+	.say = dry_say,
+	.sees_changes = dry_sees_changes,
+	.exists = dry_exists,
+	.make_dir = dry_make_dir,
+	.write_file = dry_write_file,
+	.set_mode = dry_set_mode,
+	.remove_files = dry_remove_files,
+	.remove_dir = dry_remove_dir,
+	.wait_path = dry_wait_path,
+	.copy_in = dry_copy_in,
+	.read_at = dry_read_at,
+	.begin = dry_begin,
+	.end = dry_end,
+};
+
+void dryrun_init(struct dryrun *d, FILE *out, const struct host *reader)
+{
+	d->out = out;
+	d->reader = reader;
+	d->runner.run = dryrun_run;
+	d->runner.ctx = d;
+	d->host.runner = &d->runner;
+	d->host.ops = &dry_ops;
+	d->host.ctx = d;
 }

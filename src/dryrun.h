@@ -1,23 +1,31 @@
 /*
- * dryrun: the runner behind "qvm --dry-run".
+ * dryrun: the host behind "qvm --dry-run" (host.h).
  *
- * Commands that only read the system run for real (through the runner in
- * ->reader), so the checks are genuine; commands that would change it are
- * printed, shell-quoted so they can be pasted, and reported as successful
- * with empty output. The printed lines, in order, are a script that
- * makes the same change ("sh -n" accepts it; comments start with '#').
+ * What only reads the host (programs run as RUN_READS, exists, read_at)
+ * goes to the host in ->reader, for real, so the checks are genuine;
+ * everything that would change it is printed instead, shell-quoted so it
+ * can be pasted, and reported as successful (programs with empty output).
+ * The printed lines, in order, are a script that makes the same change
+ * ("sh -n" accepts it; progress lines are comments starting with '#').
+ * It touches nothing but its output stream: no file is written anywhere.
  */
 #ifndef QVM_DRYRUN_H
 #define QVM_DRYRUN_H
 
 #include <stdio.h>
 
+#include "host.h"
 #include "runner.h"
 
 struct dryrun {
 	FILE *out;
-	const struct runner *reader;
+	const struct host *reader;
+	struct runner runner;	/* dryrun_run on this */
+	struct host host;	/* the dry host: use this */
 };
+
+/* Sets up d to print to out and read through reader. */
+void dryrun_init(struct dryrun *d, FILE *out, const struct host *reader);
 
 int dryrun_run(void *ctx, const char *const *argv, enum run_effect effect,
 	       struct run_result *res);

@@ -11,12 +11,13 @@
 
 #include "copy.h"
 #include "device.h"
-#include "dryrun.h"
+#include "host.h"
 #include "imgfmt.h"
 #include "msg.h"
-#include "progress.h"
 #include "signals.h"
+#include "steps.h"
 #include "strvec.h"
+#include "tags.h"
 #include "text.h"
 #include "undo.h"
 #include "zfs.h"
@@ -26,8 +27,8 @@
 #define IMAGE_MAX_SIZE (0x7fffffffffffffffULL / MIB * MIB)
 
 struct image_run {
-	const struct runner *r;
-	bool dry_run;
+	const struct host *h;
+	const struct runner *r;	/* h->runner */
 	const char *image;
 	const char *zvol;
 	char *task;
@@ -209,8 +210,8 @@ static int check_host(struct image_run *m)
 	if (rc == 1) {
 		/* Only a volume qvm tagged as its image may be pointed at
 		 * "qvm destroy"; anything else is someone else's. */
-		if (zfs_get(m->r, m->zvol, "qvm:role", &role, &zr) == 0 &&
-		    strcmp(role, "image") == 0)
+		if (zfs_get(m->r, m->zvol, TAG_ROLE, &role, &zr) == 0 &&
+		    strcmp(role, ROLE_IMAGE) == 0)
 			msg_error(m->task, "%s already exists: an image qvm "
 				  "made earlier ('qvm destroy %s' removes it "
 				  "when no VM uses it); qvm leaves it "
@@ -226,21 +227,22 @@ static int check_host(struct image_run *m)
 	return check_qcow2(m);
 }
 
-static int step_create(struct image_run *m)
+static int step_create(void *arg)
 {
+	struct image_run *m = arg;
 	struct strvec props = STRVEC_INIT;
 	struct zfs_result zr;
 	char now[32], run[17];
 	int rc;
 
-	msg_info("Creating volume %s (%llu MiB)", m->zvol,
+	host_say(m->h, "Creating volume %s (%llu MiB)", m->zvol,
 		 (unsigned long long)(m->volsize / MIB));
 	strvec_push(&props, "volblocksize=" IMAGE_VOLBLOCKSIZE);
 	strvec_push(&props, "refreservation=none");
-	strvec_push(&props, "qvm:role=image");
-	strvec_pushf(&props, "qvm:created=%s",
+	strvec_push(&props, TAG_ROLE "=" ROLE_IMAGE);
+	strvec_pushf(&props, TAG_CREATED "=%s",
 		     text_utc(time(NULL), now, sizeof(now)));
-	strvec_pushf(&props, "qvm:run=%s", text_random_hex(run, 8));
+	strvec_pushf(&props, TAG_RUN "=%s", text_random_hex(run, 8));
 	rc = zfs_create_volume(m->r, m->zvol, m->volsize, &props, &zr);
 	strvec_clear(&props);
 	if (rc < 0) {
@@ -259,12 +261,11 @@ static int step_create(struct image_run *m)
 	return 0;
 }
 
-static int step_device(struct image_run *m)
+static int step_device(void *run)
 {
-	if (m->dry_run)
-		return 0;
-	msg_info("Waiting for %s", m->device);
-	return device_await(m->task, m->device);
+	struct image_run *m = run;
+	host_say(m->h, "Waiting for %s", m->device);
+	return device_await(m->h, m->task, m->device);
 }
 
 /*
@@ -299,31 +300,12 @@ static void space_note(const struct image_run *m, char *buf, size_t size)
 static int copy_raw(struct image_run *m)
 {
 	struct copy_stats stats;
-	struct progress p;
 	char errbuf[512];
-	int dst, rc;
+	int rc;
 
-	if (m->dry_run) {
-		msg_info("copy the data of %s to %s (holes and zero blocks "
-			 "skipped)", m->image, m->device);
-		return 0;
-	}
-	dst = open(m->device, O_WRONLY | O_CLOEXEC);
-	if (dst < 0)
-		return msg_error(m->task, "cannot open %s: %s", m->device,
-				 strerror(errno));
-	progress_begin(&p, msg_out(), "Copying");
-	rc = copy_sparse(m->fd, dst, m->info.virtual_size, &stats,
-			 progress_update, &p, errbuf, sizeof(errbuf));
-	if (rc == 0)
-		progress_end(&p, stats.written);
-	else if (p.tty)
-		fputc('\n', msg_out());
-	if (close(dst) < 0 && rc == 0) {
-		rc = -1;
-		snprintf(errbuf, sizeof(errbuf), "closing %s: %s", m->device,
-			 strerror(errno));
-	}
+	rc = m->h->ops->copy_in(m->h->ctx, m->fd, m->image, m->device,
+				m->info.virtual_size, &stats, errbuf,
+				sizeof(errbuf));
 	if (rc < 0) {
 		char note[256] = "";
 		int err = errno;
@@ -342,7 +324,8 @@ static int copy_qcow2(struct image_run *m)
 	char last[512];
 	int rc;
 
-	msg_info("Converting %s to raw on %s (qemu-img)", m->image, m->device);
+	host_say(m->h, "Converting %s to raw on %s (qemu-img)", m->image,
+		 m->device);
 	/* The new volume reads as zeros: --target-is-zero keeps it thin. */
 	rc = runner_run(m->r, (const char *const[]){
 				"qemu-img", "convert", "-n", "--target-is-zero",
@@ -363,30 +346,40 @@ static int copy_qcow2(struct image_run *m)
 	return rc == 0 ? 0 : -1;
 }
 
-static int step_snapshot(struct image_run *m)
+static int step_copy(void *run)
 {
+	struct image_run *m = run;
+
+	return m->info.format == IMG_QCOW2 ? copy_qcow2(m) : copy_raw(m);
+}
+
+static int step_snapshot(void *run)
+{
+	struct image_run *m = run;
 	struct zfs_result zr;
 
-	msg_info("Snapshotting %s", m->snapshot);
+	host_say(m->h, "Snapshotting %s", m->snapshot);
 	if (zfs_snapshot(m->r, m->snapshot, &zr) < 0)
 		return zfs_report(m->task, "snapshot", m->snapshot, &zr);
 	return 0;
 }
 
-int image_import(const struct runner *r, const char *image, const char *zvol,
-		 bool dry_run)
+int image_import(const struct host *h, const char *image, const char *zvol)
 {
+	static const step_fn steps[] = { step_create, step_device, step_copy,
+					  step_snapshot, NULL };
 	struct image_run m;
+	char *s;
 	int rc = -1;
 
 	memset(&m, 0, sizeof(m));
-	m.r = r;
-	m.dry_run = dry_run;
+	m.h = h;
+	m.r = h->runner;
 	m.image = image;
 	m.zvol = zvol;
 	m.fd = -1;
 	m.task = xasprintf("importing image %s", image);
-	m.snapshot = xasprintf("%s@" IMAGE_SNAPSHOT, zvol);
+	m.snapshot = xasprintf("%s" TAG_AT_BASE, zvol);
 	m.device = device_path(zvol);
 	m.qemu_device = qemu_path(m.device);
 
@@ -396,26 +389,18 @@ int image_import(const struct runner *r, const char *image, const char *zvol,
 	m.qemu_image = qcow2_json(image, m.blockdev);
 	if (check_host(&m) < 0)
 		goto done;
-	msg_info("Importing %s (%s, %llu bytes) into %s", image, m.info.name,
-		 (unsigned long long)m.info.virtual_size, zvol);
-	if (dry_run)
-		msg_info("Dry run: these commands would import it:");
-	if (signals_check(m.task) < 0 || step_create(&m) < 0 ||
-	    signals_check(m.task) < 0 || step_device(&m) < 0 ||
-	    signals_check(m.task) < 0 ||
-	    (m.info.format == IMG_QCOW2 ? copy_qcow2(&m) : copy_raw(&m)) < 0 ||
-	    signals_check(m.task) < 0 || step_snapshot(&m) < 0)
+	host_say(h, "Importing %s (%s, %llu bytes) into %s", image,
+		 m.info.name, (unsigned long long)m.info.virtual_size, zvol);
+	s = xasprintf("import %s into %s", image, zvol);
+	h->ops->begin(h->ctx, s);
+	free(s);
+	if (steps_run(steps, &m, &m.undo, m.task) < 0)
 		goto done;
 	rc = 0;
-	if (dry_run)
-		msg_info("Dry run: nothing was changed");
-	else
-		msg_info("Image %s created with snapshot %s", zvol, m.snapshot);
+	s = xasprintf("Image %s created with snapshot %s", zvol, m.snapshot);
+	h->ops->end(h->ctx, s);
+	free(s);
 done:
-	if (rc == 0)
-		undo_forget(&m.undo);
-	else
-		undo_run(&m.undo, m.task);
 	if (m.fd >= 0)
 		close(m.fd);
 	free(m.task);

@@ -21,19 +21,19 @@
  *      written), qcow2 by qemu-img convert -n --target-is-zero;
  *   4. zfs snapshot ZVOL@base.
  * An existing ZVOL is an error and is never touched. Any failure, or an
- * interrupt, runs the undo journal.
+ * interrupt, runs the undo journal. It reads CLOUD_IMAGE here; every
+ * effect on the host (zfs, the device, qemu-img) goes through h (host.h),
+ * which may be the dry run's: then each step is printed instead.
  */
 #ifndef QVM_IMAGE_H
 #define QVM_IMAGE_H
 
 #include <stdbool.h>
 
-#include "runner.h"
+#include "host.h"
 
 #define IMAGE_VOLBLOCKSIZE "16K"
-#define IMAGE_SNAPSHOT "base"
 
-int image_import(const struct runner *r, const char *image, const char *zvol,
-		 bool dry_run);
+int image_import(const struct host *h, const char *image, const char *zvol);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "msg.h"
 #include "strvec.h"
+#include "tags.h"
 #include "text.h"
 #include "virsh.h"
 #include "zfs.h"
@@ -18,7 +19,7 @@
 enum { F_NAME, F_ORIGIN, F_VOLSIZE, F_USED, F_CREATION, F__COUNT };
 
 /* qvm's tags, read as they are set on each volume itself. */
-#define LIST_TAGS "qvm:role,qvm:name,qvm:connect,qvm:uuid"
+#define LIST_TAGS TAG_ROLE "," TAG_NAME "," TAG_CONNECT "," TAG_UUID
 
 /* A volume with qvm's tags set on itself (zfs get -s local). */
 struct tagged {
@@ -98,14 +99,15 @@ static void parse_tags(char *out, struct tags *t)
 			e->name = f[0];
 			e->role = e->vm_name = e->connect = e->uuid = NULL;
 		}
-		if (strcmp(f[1], "qvm:role") == 0 &&
-		    (strcmp(f[2], "vm") == 0 || strcmp(f[2], "image") == 0))
+		if (strcmp(f[1], TAG_ROLE) == 0 &&
+		    (strcmp(f[2], ROLE_VM) == 0 ||
+		     strcmp(f[2], ROLE_IMAGE) == 0))
 			e->role = f[2];
-		else if (strcmp(f[1], "qvm:name") == 0)
+		else if (strcmp(f[1], TAG_NAME) == 0)
 			e->vm_name = f[2];
-		else if (strcmp(f[1], "qvm:connect") == 0)
+		else if (strcmp(f[1], TAG_CONNECT) == 0)
 			e->connect = f[2];
-		else if (strcmp(f[1], "qvm:uuid") == 0)
+		else if (strcmp(f[1], TAG_UUID) == 0)
 			e->uuid = f[2];
 	}
 	if (t->n)
@@ -117,7 +119,7 @@ static void parse_tags(char *out, struct tags *t)
 static int has_base(const struct runner *r, const char *image, int *yes)
 {
 	struct zfs_result zr;
-	char *snap = xasprintf("%s@base", image);
+	char *snap = xasprintf("%s" TAG_AT_BASE, image);
 	int rc;
 
 	rc = zfs_exists(r, snap, &zr);
@@ -176,13 +178,13 @@ static int show(const struct runner *r, bool scripted, char *volumes,
 		e = find(t, v[F_NAME]);
 		if (!e || !e->role)
 			continue;
-		if (strcmp(e->role, "image") == 0 &&
+		if (strcmp(e->role, ROLE_IMAGE) == 0 &&
 		    (has_base(r, v[F_NAME], &base) < 0))
 			return -1;
 		if (!base)
 			continue;
 		vm = e->vm_name ? e->vm_name : "-";
-		if (strcmp(e->role, "vm") == 0 && e->vm_name)
+		if (strcmp(e->role, ROLE_VM) == 0 && e->vm_name)
 			domain_state(r, e, st, sizeof(st));
 		if (scripted)
 			fprintf(f, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n",
@@ -199,8 +201,9 @@ static int show(const struct runner *r, bool scripted, char *volumes,
 	return 0;
 }
 
-int list_run(const struct runner *r, bool scripted)
+int list_run(const struct host *h, bool scripted)
 {
+	const struct runner *r = h->runner;
 	struct zfs_result zr;
 	struct tags t = { NULL, 0, 0 };
 	char *tags = NULL, *volumes = NULL;

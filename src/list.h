@@ -12,15 +12,15 @@
  * zfs is asked about volumes only and the columns shown (plus, per image,
  * whether IMAGE@base exists), never for every snapshot on the host. With
  * scripted, fields are tab-separated, sizes in bytes, and there is no
- * header.
+ * header. It only reads: zfs and virsh on the host h (host.h).
  */
 #ifndef QVM_LIST_H
 #define QVM_LIST_H
 
 #include <stdbool.h>
 
-#include "runner.h"
+#include "host.h"
 
-int list_run(const struct runner *r, bool scripted);
+int list_run(const struct host *h, bool scripted);
 
 #endif

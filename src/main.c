@@ -18,11 +18,14 @@
 
 #include "dryrun.h"
 #include "destroy.h"
+#include "host.h"
+#include "host_ssh.h"
 #include "image.h"
 #include "list.h"
 #include "msg.h"
 #include "runner.h"
 #include "signals.h"
+#include "strvec.h"
 #include "vm.h"
 #include "wait.h"
 
@@ -32,11 +35,11 @@
 
 struct options {
 	bool dry_run;
+	const struct host *host;
 	bool scripted;		/* list -H */
 	const char *connect;	/* destroy -c URI */
 	bool wait;		/* vm -w */
 	unsigned timeout;	/* vm -t SECONDS */
-	const struct runner *runner;
 };
 
 struct command {
@@ -44,6 +47,7 @@ struct command {
 	const char *opts;	/* the command's own getopt options */
 	int min_args, max_args;
 	bool dry_run_ok;
+	const char *local_only;	/* why -H does not apply, or NULL */
 	int (*run)(const struct options *o, int argc, char **argv);
 	const char *args;
 	const char *help;
@@ -52,20 +56,19 @@ struct command {
 static int cmd_image(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
-	return image_import(o->runner, argv[0], argv[1], o->dry_run);
+	return image_import(o->host, argv[0], argv[1]);
 }
 
 static int cmd_vm(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
-	return vm_create(o->runner, argv[0], o->dry_run,
-			 o->wait ? o->timeout : 0);
+	return vm_create(o->host, argv[0], o->wait ? o->timeout : 0);
 }
 
 static int cmd_wait(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
-	return wait_vm(o->runner, argv[0], o->timeout);
+	return wait_vm(o->host, argv[0], o->timeout);
 }
 
 static int cmd_check(const struct options *o, int argc, char **argv)
@@ -79,30 +82,32 @@ static int cmd_list(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	return list_run(o->runner, o->scripted);
+	return list_run(o->host, o->scripted);
 }
 
 static int cmd_destroy(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
-	return destroy_run(o->runner, argv[0], o->connect);
+	return destroy_run(o->host, argv[0], o->connect);
 }
 
 static const struct command commands[] = {
-	{ "image", "", 2, 2, true, cmd_image, "CLOUD_IMAGE ZVOL",
+	{ "image", "", 2, 2, true, "streaming an image into a remote "
+	  "volume is not supported over SSH yet", cmd_image, "CLOUD_IMAGE ZVOL",
 	  "import a raw or qcow2 cloud image into a new zvol, snapshot @base" },
-	{ "vm", "wt:", 1, 1, true, cmd_vm, "[-w [-t SECONDS]] QVMFILE",
+	{ "vm", "wt:", 1, 1, true, NULL, cmd_vm, "[-w [-t SECONDS]] QVMFILE",
 	  "clone a base, build the cloud-init seed, run virt-install;\n"
 	  "           -w: then wait until cloud-init has finished (-t: at "
 	  "most\n           SECONDS, default 600)" },
-	{ "check", "", 1, 1, false, cmd_check, "QVMFILE",
+	{ "check", "", 1, 1, false, "check is local: it reads the file "
+	  "only", cmd_check, "QVMFILE",
 	  "validate a qvm file offline (no zfs, no libvirt)" },
-	{ "list", "H", 0, 0, false, cmd_list, "[-H]",
+	{ "list", "H", 0, 0, false, NULL, cmd_list, "[-H]",
 	  "list the images and VMs qvm made (-H: tab-separated, bytes)" },
-	{ "destroy", "c:", 1, 1, false, cmd_destroy, "[-c URI] NAME",
+	{ "destroy", "c:", 1, 1, false, NULL, cmd_destroy, "[-c URI] NAME",
 	  "remove a VM (domain, clone, seed) or an unused image qvm made;\n"
 	  "           everything checked first; never a snapshot" },
-	{ "wait", "t:", 1, 1, false, cmd_wait, "[-t SECONDS] NAME",
+	{ "wait", "t:", 1, 1, false, NULL, cmd_wait, "[-t SECONDS] NAME",
 	  "wait until cloud-init has finished in a VM qvm made (-t: at "
 	  "most\n           SECONDS, default 600)" },
 };
@@ -113,7 +118,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage:");
 	for (size_t i = 0; i < N_COMMANDS; i++)
-		fprintf(f, "%s qvm %s%s%s%s\n", i ? "      " : "",
+		fprintf(f, "%s qvm %s%s%s%s%s\n", i ? "      " : "",
+			commands[i].local_only ? "" : "[-H HOST] ",
 			commands[i].dry_run_ok ? "[-n] " : "",
 			commands[i].name, *commands[i].args ? " " : "",
 			commands[i].args);
@@ -129,6 +135,8 @@ static void help(void)
 	printf("\noptions:\n"
 	       "  -n, --dry-run  check, then print the commands that would "
 	       "change the system\n"
+	       "  -H, --host [USER@]HOST[:PORT]\n"
+	       "                 act on that host over SSH (also QVM_HOST)\n"
 	       "  -h, --help     show this help\n"
 	       "  -V, --version  show the version\n"
 	       "\nenvironment: QVM_ZVOL_DIR (/dev/zvol), QVM_SEED_DIR "
@@ -249,15 +257,17 @@ int main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "host", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct options o = { .runner = &runner_real };
-	struct dryrun dr = { NULL, &runner_real };
-	struct runner dry_runner = { dryrun_run, &dr };
+	struct options o = { .host = &host_local };
+	struct dryrun dr;
+	struct host_ssh ssh;
+	const char *remote = getenv("QVM_HOST");
 	const struct command *cmd = NULL;
-	int c, nargs;
+	int c, nargs, rc;
 
 	/* A closed 0, 1 or 2 would be taken by the next open() and a child's
 	 * output would land in it. */
@@ -273,10 +283,13 @@ int main(int argc, char **argv)
 	 * it says so explicitly. */
 	umask(077);
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+nhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+nhVH:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			o.dry_run = true;
+			break;
+		case 'H':
+			remote = optarg;
 			break;
 		case 'h':
 			help();
@@ -321,10 +334,34 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
+	if (remote && !*remote)
+		remote = NULL;
+	if (remote && cmd->local_only) {
+		fprintf(stderr, "qvm %s: -H does not apply: %s\n", cmd->name,
+			cmd->local_only);
+		return 1;
+	}
+	if (remote && o.dry_run) {
+		fprintf(stderr, "qvm %s: -n with -H is not supported yet\n",
+			cmd->name);
+		return 1;
+	}
 	if (o.dry_run) {
-		dr.out = stdout;
-		o.runner = &dry_runner;
+		dryrun_init(&dr, stdout, &host_local);
+		o.host = &dr.host;
 	}
 	signals_install();
-	return finish(cmd->run(&o, nargs, argv + optind));
+	if (remote) {
+		char *task = xasprintf("connecting to %s", remote);
+
+		rc = host_ssh_open(&ssh, remote, task);
+		free(task);
+		if (rc < 0)
+			return finish(-1);
+		o.host = &ssh.host;
+	}
+	rc = cmd->run(&o, nargs, argv + optind);
+	if (remote)
+		host_ssh_close(&ssh);
+	return finish(rc);
 }

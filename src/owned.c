@@ -6,12 +6,14 @@
 
 #include "msg.h"
 #include "strvec.h"
+#include "tags.h"
 #include "text.h"
 #include "zfs.h"
 
 /* The tags qvm sets on a volume it makes; only those set on the volume
  * itself count (its snapshots and children inherit them). */
-#define TAGS "qvm:role,qvm:name,qvm:seed,qvm:connect,qvm:uuid,qvm:console"
+#define TAGS TAG_ROLE "," TAG_NAME "," TAG_SEED "," TAG_CONNECT "," \
+	TAG_UUID "," TAG_CONSOLE
 
 /* A bare name is a VM's: find the volume tagged with it. */
 static int find_vm(const struct runner *r, const char *task, const char *name,
@@ -22,7 +24,7 @@ static int find_vm(const struct runner *r, const char *task, const char *name,
 	struct strvec named = STRVEC_INIT, vms = STRVEC_INIT;
 	size_t found = 0;
 
-	if (zfs_get_local(r, "qvm:role,qvm:name", "volume", NULL, &out,
+	if (zfs_get_local(r, TAG_ROLE "," TAG_NAME, "volume", NULL, &out,
 			  &zr) < 0)
 		return zfs_report(task, "list", "volumes", &zr);
 	for (char *l = strtok_r(out, "\n", &save); l;
@@ -31,10 +33,10 @@ static int find_vm(const struct runner *r, const char *task, const char *name,
 
 		if (text_split(l, '\t', f, 3) != 3)
 			continue;
-		if (strcmp(f[1], "qvm:name") == 0 && strcmp(f[2], name) == 0)
+		if (strcmp(f[1], TAG_NAME) == 0 && strcmp(f[2], name) == 0)
 			strvec_push(&named, f[0]);
-		else if (strcmp(f[1], "qvm:role") == 0 &&
-			 strcmp(f[2], "vm") == 0)
+		else if (strcmp(f[1], TAG_ROLE) == 0 &&
+			 strcmp(f[2], ROLE_VM) == 0)
 			strvec_push(&vms, f[0]);
 	}
 	free(out);
@@ -73,17 +75,17 @@ static int read_tags(const struct runner *r, const char *task,
 		if (text_split(l, '\t', f, 3) != 3 ||
 		    strcmp(f[0], t->dataset) != 0)
 			continue;
-		if (strcmp(f[1], "qvm:role") == 0)
+		if (strcmp(f[1], TAG_ROLE) == 0)
 			slot = &t->role;
-		else if (strcmp(f[1], "qvm:name") == 0)
+		else if (strcmp(f[1], TAG_NAME) == 0)
 			slot = &t->vm_name;
-		else if (strcmp(f[1], "qvm:seed") == 0)
+		else if (strcmp(f[1], TAG_SEED) == 0)
 			slot = &t->seed;
-		else if (strcmp(f[1], "qvm:connect") == 0)
+		else if (strcmp(f[1], TAG_CONNECT) == 0)
 			slot = &t->connect;
-		else if (strcmp(f[1], "qvm:uuid") == 0)
+		else if (strcmp(f[1], TAG_UUID) == 0)
 			slot = &t->uuid;
-		else if (strcmp(f[1], "qvm:console") == 0)
+		else if (strcmp(f[1], TAG_CONSOLE) == 0)
 			slot = &t->console;
 		if (slot && !*slot && *f[2] && strcmp(f[2], "-") != 0)
 			*slot = xstrdup(f[2]);
@@ -127,11 +129,11 @@ int owned_resolve(const struct runner *r, const char *task, const char *verb,
 	free(type);
 	if (rc != 0 || read_tags(r, task, t) < 0)
 		return -1;
-	if (!t->role || (strcmp(t->role, "vm") != 0 &&
-			 strcmp(t->role, "image") != 0))
+	if (!t->role || (strcmp(t->role, ROLE_VM) != 0 &&
+			 strcmp(t->role, ROLE_IMAGE) != 0))
 		return msg_error(task, "%s does not carry qvm's tag (qvm:role); "
 				 "qvm %s only what it made", t->dataset, verb);
-	if (strcmp(t->role, "image") == 0)
+	if (strcmp(t->role, ROLE_IMAGE) == 0)
 		return 0;
 	if (!t->vm_name || !vm_name_ok(t->vm_name))
 		return msg_error(task, "%s is tagged as a VM but its qvm:name "

@@ -258,7 +258,7 @@ static char *locate(const char *prog)
 /* In the child, between fork and exec: async-signal-safe calls only. An
  * exec failure is reported back through the report pipe as an errno. */
 static void child(const char *path, char *const *argv, char *const *env,
-		  int out, int err, int report)
+		  int in, int out, int err, int report)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 	struct sigaction sa;
@@ -275,7 +275,7 @@ static void child(const char *path, char *const *argv, char *const *env,
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 
-	devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	devnull = in >= 0 ? in : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull >= 0 && dup2(devnull, 0) >= 0 && dup2(out, 1) >= 0 &&
 	    dup2(err, 2) >= 0)
 		execve(path, argv, env);
@@ -297,7 +297,6 @@ int runner_real_run(void *ctx, const char *const *argv,
 	pid_t pid;
 	int e = 0;
 
-	(void)ctx;
 	path = locate(argv[0]);
 	if (!path)
 		return spawn_failed(argv[0], errno, res);
@@ -315,7 +314,9 @@ int runner_real_run(void *ctx, const char *const *argv,
 		goto fail;
 	}
 	if (pid == 0)
-		child(path, child_argv, env, out[1], err[1], report[1]);
+		child(path, child_argv, env,
+		      ctx ? ((const struct runner_stdin *)ctx)->fd : -1,
+		      out[1], err[1], report[1]);
 	setpgid(pid, pid);	/* either side may win the race */
 	free(path);
 	free(env);

@@ -85,8 +85,14 @@ const char *run_result_last_err(const struct run_result *res, char *buf,
 /* The runner that really spawns programs (found in PATH). */
 extern const struct runner runner_real;
 
-/* The function behind runner_real, for runners that delegate to it. */
+/* The function behind runner_real, for runners that delegate to it. Its
+ * ctx is NULL (the child's stdin is /dev/null) or a struct runner_stdin:
+ * the child reads that descriptor instead (from where it stands). */
 int runner_real_run(void *ctx, const char *const *argv,
 		    enum run_effect effect, struct run_result *res);
+
+struct runner_stdin {
+	int fd;
+};
 
 #endif

@@ -9,7 +9,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "dryrun.h"
 #include "msg.h"
 #include "text.h"
 
@@ -86,100 +85,31 @@ void seed_iso_argv(struct strvec *argv, const char *iso_path,
 static const char *const seed_files[] = { "user-data", "meta-data",
 					  "network-config" };
 
-/* Creates dir/name (it must not exist) holding data, mode 0600; on
- * failure nothing is left. */
-static int write_file(const char *dir, const char *name, const char *data,
-		      char *errbuf, size_t errsize)
+/* The first n seed files in dir. */
+static void seed_paths(struct strvec *paths, const char *dir, size_t n)
 {
-	char *path = xasprintf("%s/%s", dir, name);
-	size_t len = strlen(data), off = 0;
-	int fd, rc = -1;
-
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		snprintf(errbuf, errsize, "cannot create %s: %s", path,
-			 strerror(errno));
-		free(path);
-		return -1;
-	}
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			snprintf(errbuf, errsize, "cannot write %s: %s", path,
-				 n < 0 ? strerror(errno) : "short write");
-			goto done;
-		}
-		off += (size_t)n;
-	}
-	if (close(fd) < 0) {
-		fd = -1;
-		snprintf(errbuf, errsize, "cannot write %s: %s", path,
-			 strerror(errno));
-		goto done;
-	}
-	fd = -1;
-	rc = 0;
-done:
-	if (fd >= 0)
-		close(fd);
-	if (rc < 0)
-		unlink(path);	/* ours: O_EXCL made it */
-	free(path);
-	return rc;
+	for (size_t i = 0; i < n; i++)
+		strvec_pushf(paths, "%s/%s", dir, seed_files[i]);
 }
 
-/* The first n seed files in dir: removed, or with show, the command that
- * removes them printed. */
-static void remove_files(const char *dir, size_t n, FILE *show)
+int seed_dir_remove(const struct host *h, const char *dir, char **why)
 {
-	struct strvec argv = STRVEC_INIT;
+	static const char *const names[] = {
+		SEED_ISO_NAME, CONSOLE_LOG_NAME, "user-data", "meta-data",
+		"network-config", NULL };
+	char errbuf[512];
 
-	strvec_pushv(&argv, (const char *const[]){ "rm", "--", NULL });
-	for (size_t i = 0; i < n; i++) {
-		char *p = xasprintf("%s/%s", dir, seed_files[i]);
-
-		if (!show)
-			unlink(p);
-		strvec_push(&argv, p);
-		free(p);
-	}
-	if (show && n)
-		dryrun_print(show, strvec_argv(&argv));
-	strvec_clear(&argv);
+	if (h->ops->remove_dir(h->ctx, dir, names, errbuf,
+			       sizeof(errbuf)) == 0)
+		return 0;
+	*why = xstrdup(errbuf);
+	return -1;
 }
 
-int seed_dir_remove(const char *dir, char **why)
+int seed_iso_build(const struct host *h, const struct qvmfile *qf,
+		   const char *dir, const char *iso_path, const char *task)
 {
-	static const char *const own[] = { SEED_ISO_NAME, CONSOLE_LOG_NAME };
-
-	for (size_t i = 0; i < 2 + sizeof(seed_files) / sizeof(*seed_files);
-	     i++) {
-		char *p = xasprintf("%s/%s", dir, i < 2 ? own[i] :
-				    seed_files[i - 2]);
-		int rc = unlink(p);
-
-		if (rc < 0 && errno != ENOENT) {
-			*why = xasprintf("%s: %s", p, strerror(errno));
-			free(p);
-			return -1;
-		}
-		free(p);
-	}
-	if (rmdir(dir) < 0 && errno != ENOENT) {
-		*why = xasprintf("%s: %s", dir, strerror(errno));
-		return -1;
-	}
-	return 0;
-}
-
-int seed_iso_build(const struct runner *r, const struct qvmfile *qf,
-		   const char *dir, const char *iso_path, const char *task,
-		   FILE *show)
-{
-	struct strvec argv = STRVEC_INIT;
+	struct strvec argv = STRVEC_INIT, paths = STRVEC_INIT;
 	struct run_result res = RUN_RESULT_INIT;
 	char *user = NULL, *meta = NULL, *net = NULL, *iid = NULL;
 	const char *data[3];
@@ -204,29 +134,28 @@ int seed_iso_build(const struct runner *r, const struct qvmfile *qf,
 	n_files = net ? 3 : 2;
 
 	for (; written < n_files; written++) {
-		if (show) {
-			char *p = xasprintf("%s/%s", dir, seed_files[written]);
+		char *p = xasprintf("%s/%s", dir, seed_files[written]);
 
-			dryrun_print_write(show, p, data[written]);
-			free(p);
-		} else if (write_file(dir, seed_files[written], data[written],
-				      errbuf, sizeof(errbuf)) < 0) {
+		rc = h->ops->write_file(h->ctx, p, data[written],
+					strlen(data[written]), 0600, errbuf,
+					sizeof(errbuf));
+		free(p);
+		if (rc < 0) {
 			msg_error(task, "%s", errbuf);
 			goto done;
 		}
 	}
+	rc = -1;
 
 	seed_iso_argv(&argv, iso_path, dir, net != NULL);
-	if (runner_run(r, strvec_argv(&argv), RUN_CHANGES, &res) != 0) {
+	if (runner_run(h->runner, strvec_argv(&argv), RUN_CHANGES,
+		       &res) != 0) {
 		msg_error(task, "genisoimage failed to make %s: %s", iso_path,
 			  run_result_last_err(&res, last, sizeof(last)));
 		goto done;
 	}
 	/* genisoimage honours the umask; the seed holds secrets. */
-	if (show)
-		dryrun_print(show, (const char *const[]){ "chmod", "0600",
-							  iso_path, NULL });
-	else if (chmod(iso_path, 0600) < 0 && errno != ENOENT) {
+	if (h->ops->set_mode(h->ctx, iso_path, 0600) < 0 && errno != ENOENT) {
 		msg_error(task, "cannot set the mode of %s: %s", iso_path,
 			  strerror(errno));
 		goto done;
@@ -234,8 +163,9 @@ int seed_iso_build(const struct runner *r, const struct qvmfile *qf,
 	rc = 0;
 done:
 	/* Whatever happened, the secrets do not stay beside the ISO. */
-	if (!show || rc == 0)
-		remove_files(dir, written, show);
+	seed_paths(&paths, dir, written);
+	h->ops->remove_files(h->ctx, strvec_argv(&paths));
+	strvec_clear(&paths);
 	run_result_clear(&res);
 	strvec_clear(&argv);
 	free(user);

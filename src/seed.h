@@ -13,6 +13,8 @@
  * removed from it on every path once genisoimage has made the ISO (volume
  * id "cidata", Joliet and Rock Ridge) at iso_path, mode 0600 (user-data
  * can hold secrets).
+ *
+ * It touches, through the host, only the seed directory it is given.
  */
 #ifndef QVM_SEED_H
 #define QVM_SEED_H
@@ -20,8 +22,8 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "host.h"
 #include "qvmfile.h"
-#include "runner.h"
 #include "strvec.h"
 
 /* The files' contents (malloc'd, NUL-terminated), or NULL with errbuf. */
@@ -38,14 +40,11 @@ char *seed_instance_id(const char *name);
 void seed_iso_argv(struct strvec *argv, const char *iso_path,
 		   const char *dir, int with_network_config);
 
-/* Builds the ISO through r from files written into dir; reports under
+/* Builds the ISO on host h from files written into dir; reports under
  * task and returns -1 on failure (a partial ISO may be left at iso_path:
- * the caller owns its removal). With show non-NULL nothing is written or
- * removed: each step is printed to show as a shell command instead, in
- * order (genisoimage goes through r, which prints it in a dry run). */
-int seed_iso_build(const struct runner *r, const struct qvmfile *qf,
-		   const char *dir, const char *iso_path, const char *task,
-		   FILE *show);
+ * the caller owns its removal). */
+int seed_iso_build(const struct host *h, const struct qvmfile *qf,
+		   const char *dir, const char *iso_path, const char *task);
 
 /* The files of a VM's seed directory: the ISO, the console log libvirt
  * writes beside it, and any seed file left by an interrupted build. */
@@ -55,6 +54,6 @@ int seed_iso_build(const struct runner *r, const struct qvmfile *qf,
 /* Removes those files and the directory (missing ones are fine), which
  * must then be empty: anything else in it is not qvm's, and stays.
  * Returns 0, or -1 with *why (malloc'd) naming the path and the reason. */
-int seed_dir_remove(const char *dir, char **why);
+int seed_dir_remove(const struct host *h, const char *dir, char **why);
 
 #endif

@@ -3,9 +3,12 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <unistd.h>
+
+#include "strvec.h"
 
 int text_fail(char *errbuf, size_t errsize, const char *fmt, ...)
 {
@@ -90,4 +93,65 @@ const char *text_random_hex(char *buf, size_t n)
 		snprintf(buf + 2 * i, 3, "%02x", r[i]);
 	buf[2 * n] = '\0';
 	return buf;
+}
+
+/* Characters that never need quoting in a POSIX shell word. */
+static int shell_safe(const char *s)
+{
+	if (!*s)
+		return 0;
+	return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+			 "0123456789@%+=:,./_-") == strlen(s);
+}
+
+char *text_shell_quote(const char *s)
+{
+	size_t n = 3;
+	char *q, *p;
+
+	if (shell_safe(s))
+		return xstrdup(s);
+	for (const char *c = s; *c; c++)
+		n += *c == '\'' ? 4 : 1;
+	q = p = xmalloc(n);
+	*p++ = '\'';
+	for (; *s; s++) {
+		if (*s == '\'') {
+			memcpy(p, "'\\''", 4);
+			p += 4;
+		} else {
+			*p++ = *s;
+		}
+	}
+	*p++ = '\'';
+	*p = '\0';
+	return q;
+}
+
+char *text_shell_join(const char *const *argv)
+{
+	struct strvec words = STRVEC_INIT;
+	size_t n = 1;
+	char *line, *p;
+
+	for (const char *const *a = argv; *a; a++) {
+		char *w = text_shell_quote(*a);
+
+		n += strlen(w) + 1;
+		strvec_push(&words, w);
+		free(w);
+	}
+	line = p = xmalloc(n);
+	*p = '\0';
+	for (size_t i = 0; i < words.n; i++) {
+		size_t len = strlen(words.v[i]);
+
+		if (i)
+			*p++ = ' ';
+		memcpy(p, words.v[i], len);
+		p += len;
+	}
+	*p = '\0';
+	strvec_clear(&words);
+	return line;
 }

@@ -30,4 +30,11 @@ const char *text_utc(time_t t, char *buf, size_t size);
 /* 2*n random hex digits (n <= 16) into buf (at least 2*n+1 bytes). */
 const char *text_random_hex(char *buf, size_t n);
 
+/* s as one POSIX shell word: itself when it is safe, else in single
+ * quotes ('\'' for a quote); malloc'd. */
+char *text_shell_quote(const char *s);
+
+/* The words of argv, each quoted so, joined by spaces; malloc'd. */
+char *text_shell_join(const char *const *argv);
+
 #endif

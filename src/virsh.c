@@ -131,3 +131,29 @@ int virsh_domain_lookup(const struct runner *r, const char *connect,
 	run_result_clear(&res);
 	return rc;
 }
+
+int virsh_domain_remove(const struct runner *r, const char *connect,
+			const char *domain, enum virsh_stop stop,
+			struct run_result *res, const char **step)
+{
+	struct strvec argv = STRVEC_INIT;
+	int status = 0;
+
+	*res = (struct run_result)RUN_RESULT_INIT;
+	if (stop != VIRSH_STOP_NONE) {
+		*step = "stop";
+		virsh_argv(&argv, connect, "destroy", domain);
+		status = runner_run(r, strvec_argv(&argv), RUN_CHANGES, res);
+		strvec_clear(&argv);
+		if (status != 0 && stop == VIRSH_STOP_MUST &&
+		    !strstr(res->err, "not running"))
+			return status;
+		run_result_clear(res);
+	}
+	*step = "undefine";
+	virsh_argv(&argv, connect, "undefine", domain);
+	strvec_push(&argv, "--nvram");
+	status = runner_run(r, strvec_argv(&argv), RUN_CHANGES, res);
+	strvec_clear(&argv);
+	return status;
+}

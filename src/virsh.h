@@ -44,4 +44,20 @@ int virsh_domain_lookup(const struct runner *r, const char *connect,
 			const char *name, char **found, char *errbuf,
 			size_t errsize);
 
+/* How virsh_domain_remove() treats the domain's stop. */
+enum virsh_stop {
+	VIRSH_STOP_NONE,	/* it does not run: undefine only */
+	VIRSH_STOP_TRY,		/* stop it if it runs, whatever virsh says */
+	VIRSH_STOP_MUST,	/* stop it; a failure but "not running" stops
+				 * the removal */
+};
+
+/* Removes domain (a name or UUID) from libvirt: "virsh destroy" as stop
+ * says, then "virsh undefine --nvram". Returns 0; or the status of the
+ * command that failed, its output in *res (cleared by the caller) and in
+ * *step "stop" or "undefine". */
+int virsh_domain_remove(const struct runner *r, const char *connect,
+			const char *domain, enum virsh_stop stop,
+			struct run_result *res, const char **step);
+
 #endif

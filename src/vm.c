@@ -5,17 +5,18 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "device.h"
-#include "dryrun.h"
+#include "host.h"
 #include "msg.h"
 #include "qvmfile.h"
 #include "seed.h"
 #include "signals.h"
+#include "steps.h"
 #include "strvec.h"
+#include "tags.h"
 #include "text.h"
 #include "undo.h"
 #include "virsh.h"
@@ -25,8 +26,8 @@
 
 /* Everything one provisioning run knows; freed in one place. */
 struct vm_run {
-	const struct runner *r;
-	bool dry_run;
+	const struct host *h;
+	const struct runner *r;	/* h->runner */
 	struct qvmfile qf;
 	char *task;
 	char *snapshot;		/* BASE@base */
@@ -67,26 +68,26 @@ char *vm_seed_dir(void)
 	return abs;
 }
 
-/* A progress line; in a dry run a comment of the printed script. */
-__attribute__((format(printf, 2, 3)))
-static void say(const struct vm_run *v, const char *fmt, ...)
-{
-	va_list ap;
-	char *s;
-
-	va_start(ap, fmt);
-	if (vasprintf(&s, fmt, ap) < 0)
-		abort();	/* out of memory, as xasprintf */
-	va_end(ap);
-	msg_info("%s%s", v->dry_run ? "# " : "", s);
-	free(s);
-}
-
 /* ---- undo actions; each owns a malloc'd argument ---- */
+
+struct seed_undo {
+	const struct host *h;
+	char *dir;
+};
 
 static int undo_seed(void *arg, char **why)
 {
-	return seed_dir_remove(arg, why);
+	struct seed_undo *su = arg;
+
+	return seed_dir_remove(su->h, su->dir, why);
+}
+
+static void free_seed_undo(void *arg)
+{
+	struct seed_undo *su = arg;
+
+	free(su->dir);
+	free(su);
 }
 
 struct domain_undo {
@@ -99,22 +100,15 @@ struct domain_undo {
 static int undo_domain(void *arg, char **why)
 {
 	struct domain_undo *d = arg;
-	struct strvec argv = STRVEC_INIT;
 	struct run_result res;
+	const char *step;
 	char last[512];
 	int status;
 
 	/* By UUID: a domain of the same name is someone else's. Stop it
-	 * if it runs ("not running" is fine), then undefine it. */
-	virsh_argv(&argv, d->connect, "destroy", d->uuid);
-	runner_run(d->r, strvec_argv(&argv), RUN_CHANGES, &res);
-	run_result_clear(&res);
-	strvec_clear(&argv);
-
-	virsh_argv(&argv, d->connect, "undefine", d->uuid);
-	strvec_push(&argv, "--nvram");
-	status = runner_run(d->r, strvec_argv(&argv), RUN_CHANGES, &res);
-	strvec_clear(&argv);
+	 * if it runs, then undefine it. */
+	status = virsh_domain_remove(d->r, d->connect, d->uuid,
+				     VIRSH_STOP_TRY, &res, &step);
 	if (status == 0) {
 		run_result_clear(&res);
 		return 0;
@@ -151,13 +145,13 @@ static int report_target_exists(struct vm_run *v)
 	char *hint;
 	int rc;
 
-	if (zfs_get_local_value(v->r, v->target, "qvm:role", &role, &zr) < 0)
+	if (zfs_get_local_value(v->r, v->target, TAG_ROLE, &role, &zr) < 0)
 		hint = xstrdup("choose another name");
-	else if (strcmp(role, "vm") == 0)
+	else if (strcmp(role, ROLE_VM) == 0)
 		hint = xasprintf("it is a VM qvm made: choose another name, "
 				 "or remove that VM first with 'qvm destroy "
 				 "%s'", v->target);
-	else if (strcmp(role, "image") == 0)
+	else if (strcmp(role, ROLE_IMAGE) == 0)
 		hint = xstrdup("it is an image qvm made: choose another name");
 	else
 		hint = xstrdup("qvm did not make it: choose another name");
@@ -250,54 +244,22 @@ static int check_host(struct vm_run *v)
 
 /* ---- the steps ---- */
 
-static int make_dir(const char *path, mode_t mode)
+/* Step 1. */
+static int step_seed(void *run)
 {
-	int err;
-
-	if (mkdir(path, mode) < 0)
-		return -1;
-	/* qvm runs with umask 077; libvirt's QEMU user must traverse. */
-	if (chmod(path, mode) == 0)
-		return 0;
-	err = errno;
-	rmdir(path);
-	errno = err;
-	return -1;
-}
-
-/* Step 1. In a dry run the same checks, and the script of it. */
-static int step_seed(struct vm_run *v)
-{
-	const char *base = v->seed_base;
-	struct stat st;
+	struct vm_run *v = run;
+	const struct host *h = v->h;
+	struct seed_undo *su;
 	char *what;
 
-	say(v, "Creating seed %s", v->iso);
-	if (v->dry_run) {
-		if (lstat(base, &st) < 0) {
-			if (errno != ENOENT)
-				return msg_error(v->task, "cannot create %s: "
-						 "%s", base, strerror(errno));
-			dryrun_print(msg_out(), (const char *const[]){
-				"mkdir", "-m", "0711", base, NULL });
-		} else if (lstat(v->seed_dir, &st) == 0) {
-			return msg_error(v->task, "%s already exists: another "
-					 "VM or a running qvm owns the name "
-					 "'%s'", v->seed_dir, v->qf.name);
-		} else if (errno != ENOENT) {
-			return msg_error(v->task, "cannot create %s: %s",
-					 v->seed_dir, strerror(errno));
-		}
-		dryrun_print(msg_out(), (const char *const[]){
-			"mkdir", "-m", "0711", v->seed_dir, NULL });
-		return seed_iso_build(v->r, &v->qf, v->seed_dir, v->iso,
-				      v->task, msg_out());
-	}
-	if (make_dir(base, 0711) < 0 && errno != EEXIST)
-		return msg_error(v->task, "cannot create %s: %s", base,
+	host_say(h, "Creating seed %s", v->iso);
+	/* 0711: libvirt's QEMU user must traverse. */
+	if (h->ops->make_dir(h->ctx, v->seed_base, 0711) < 0 &&
+	    errno != EEXIST)
+		return msg_error(v->task, "cannot create %s: %s", v->seed_base,
 				 strerror(errno));
 	/* Exclusive: whoever creates this directory owns the name. */
-	if (make_dir(v->seed_dir, 0711) < 0) {
+	if (h->ops->make_dir(h->ctx, v->seed_dir, 0711) < 0) {
 		if (errno == EEXIST)
 			return msg_error(v->task, "%s already exists: another "
 					 "VM or a running qvm owns the name "
@@ -305,19 +267,21 @@ static int step_seed(struct vm_run *v)
 		return msg_error(v->task, "cannot create %s: %s", v->seed_dir,
 				 strerror(errno));
 	}
+	su = xmalloc(sizeof(*su));
+	su->h = h;
+	su->dir = xstrdup(v->seed_dir);
 	what = xasprintf("seed directory %s", v->seed_dir);
-	undo_push(&v->undo, what, "remove", undo_seed, xstrdup(v->seed_dir),
-		  free);
+	undo_push(&v->undo, what, "remove", undo_seed, su, free_seed_undo);
 	free(what);
-	return seed_iso_build(v->r, &v->qf, v->seed_dir, v->iso, v->task,
-			      NULL);
+	return seed_iso_build(h, &v->qf, v->seed_dir, v->iso, v->task);
 }
 
-static int step_clone(struct vm_run *v)
+static int step_clone(void *run)
 {
+	struct vm_run *v = run;
 	struct zfs_result zr;
 
-	say(v, "Cloning %s to %s", v->snapshot, v->target);
+	host_say(v->h, "Cloning %s to %s", v->snapshot, v->target);
 	if (zfs_clone(v->r, v->snapshot, v->target, &v->props, &zr) < 0) {
 		if (zr.code == ZFS_ERR_EXISTS)
 			return msg_error(v->task, "%s appeared while qvm was "
@@ -329,34 +293,15 @@ static int step_clone(struct vm_run *v)
 			zfs_undo_push(&v->undo, v->r, v->target, false);
 		return zfs_report(v->task, "clone to", v->target, &zr);
 	}
-	/* A dry run made nothing, so it has nothing to undo. */
-	if (!v->dry_run)
-		zfs_undo_push(&v->undo, v->r, v->target, false);
+	zfs_undo_push(&v->undo, v->r, v->target, false);
 	return 0;
 }
 
-static int step_device(struct vm_run *v)
+static int step_device(void *run)
 {
-	say(v, "Waiting for %s", v->device);
-	if (v->dry_run) {
-		/* udev makes it: the script waits as qvm would (the value
-		 * was checked before anything else). */
-		char err[256];
-		unsigned ms;
-		char *secs;
-
-		if (device_timeout_ms(&ms, err, sizeof(err)) < 0)
-			return msg_error(v->task, "%s", err);
-		secs = xasprintf("%u.%03u", ms / 1000, ms % 1000);
-
-		dryrun_print(msg_out(), (const char *const[]){
-			"timeout", secs, "sh", "-c",
-			"until [ -b \"$1\" ] || [ -f \"$1\" ]; do sleep 0.1; "
-			"done", "sh", v->device, NULL });
-		free(secs);
-		return 0;
-	}
-	return device_await(v->task, v->device);
+	struct vm_run *v = run;
+	host_say(v->h, "Waiting for %s", v->device);
+	return device_await(v->h, v->task, v->device);
 }
 
 /* Splits text into lines: the next one starting at *p, its length in
@@ -418,8 +363,9 @@ static int report_virt_install(struct vm_run *v, const char *what,
 	return -1;
 }
 
-static int step_virt_install(struct vm_run *v)
+static int step_virt_install(void *run)
 {
+	struct vm_run *v = run;
 	struct strvec argv = STRVEC_INIT;
 	struct run_result res = RUN_RESULT_INIT;
 	struct domain_undo *du;
@@ -439,10 +385,11 @@ static int step_virt_install(struct vm_run *v)
 		strvec_push(&argv, "--serial");
 		strvec_pushf(&argv, "pty,log.file=%s", v->console);
 	}
-	if (!v->dry_run) {
-		/* It checks names, networks and paths without changing
-		 * anything; a refusal here leaves no domain to clean up. */
-		say(v, "Checking the VM definition (virt-install --dry-run)");
+	/* It checks names, networks and paths (the clone's device among
+	 * them, so not where nothing was made) without changing anything;
+	 * a refusal here leaves no domain to clean up. */
+	if (v->h->ops->sees_changes(v->h->ctx)) {
+		host_say(v->h, "Checking the VM definition (virt-install --dry-run)");
 		strvec_push(&argv, "--dry-run");
 		runner_run(v->r, strvec_argv(&argv), RUN_READS, &res);
 		if (res.status != 0) {
@@ -455,18 +402,16 @@ static int step_virt_install(struct vm_run *v)
 			goto done;
 	}
 
-	say(v, "Creating domain %s (virt-install)", v->qf.name);
-	if (!v->dry_run) {
-		du = xmalloc(sizeof(*du));
-		du->r = v->r;
-		du->name = xstrdup(v->qf.name);
-		du->uuid = xstrdup(v->uuid);
-		du->connect = v->connect ? xstrdup(v->connect) : NULL;
-		what = xasprintf("domain %s", v->qf.name);
-		undo_push(&v->undo, what, "undefine", undo_domain, du,
-			  free_domain_undo);
-		free(what);
-	}
+	host_say(v->h, "Creating domain %s (virt-install)", v->qf.name);
+	du = xmalloc(sizeof(*du));
+	du->r = v->r;
+	du->name = xstrdup(v->qf.name);
+	du->uuid = xstrdup(v->uuid);
+	du->connect = v->connect ? xstrdup(v->connect) : NULL;
+	what = xasprintf("domain %s", v->qf.name);
+	undo_push(&v->undo, what, "undefine", undo_domain, du,
+		  free_domain_undo);
+	free(what);
 	runner_run(v->r, strvec_argv(&argv), RUN_CHANGES, &res);
 	if (res.status != 0) {
 		report_virt_install(v, "virt-install", &res);
@@ -543,7 +488,7 @@ static int find_console(struct vm_run *v)
 static void tag_console(struct vm_run *v)
 {
 	if (v->console)
-		strvec_pushf(&v->props, "qvm:console=%s", v->console);
+		strvec_pushf(&v->props, TAG_CONSOLE "=%s", v->console);
 }
 
 static int step_wait(struct vm_run *v)
@@ -558,7 +503,7 @@ static int step_wait(struct vm_run *v)
 
 	msg_info("Waiting for cloud-init in %s (at most %u s; Ctrl-C stops "
 		 "the wait only)", v->qf.name, v->wait);
-	rc = wait_ready(v->r, &t, task);
+	rc = wait_ready(v->h, &t, task);
 	free(task);
 	return rc;
 }
@@ -594,7 +539,7 @@ static int prepare(struct vm_run *v)
 	if (virsh_new_uuid(v->uuid) < 0)
 		return msg_error(v->task, "cannot make a UUID for the domain: "
 				 "no random bytes: %s", strerror(errno));
-	v->snapshot = xasprintf("%s@base", v->qf.base);
+	v->snapshot = xasprintf("%s" TAG_AT_BASE, v->qf.base);
 	v->target = xasprintf("%.*s/%s", (int)(slash - v->qf.base),
 			      v->qf.base, v->qf.name);
 	v->device = device_path(v->target);
@@ -607,29 +552,31 @@ static int prepare(struct vm_run *v)
 	for (size_t i = 0; i < v->qf.zvol_props.n; i++)
 		strvec_push(&v->props, v->qf.zvol_props.v[i]);
 	/* qvm's ownership tags: list and destroy act only on these. */
-	strvec_push(&v->props, "qvm:role=vm");
-	strvec_pushf(&v->props, "qvm:name=%s", v->qf.name);
-	strvec_pushf(&v->props, "qvm:created=%s",
+	strvec_push(&v->props, TAG_ROLE "=" ROLE_VM);
+	strvec_pushf(&v->props, TAG_NAME "=%s", v->qf.name);
+	strvec_pushf(&v->props, TAG_CREATED "=%s",
 		     text_utc(time(NULL), now, sizeof(now)));
-	strvec_pushf(&v->props, "qvm:run=%s",
+	strvec_pushf(&v->props, TAG_RUN "=%s",
 		     text_random_hex(v->run_id, 8));
 	/* The domain made with the clone: destroy can check it is that one. */
-	strvec_pushf(&v->props, "qvm:uuid=%s", v->uuid);
-	strvec_pushf(&v->props, "qvm:seed=%s", v->seed_dir);
+	strvec_pushf(&v->props, TAG_UUID "=%s", v->uuid);
+	strvec_pushf(&v->props, TAG_SEED "=%s", v->seed_dir);
 	if (v->connect)
-		strvec_pushf(&v->props, "qvm:connect=%s", v->connect);
+		strvec_pushf(&v->props, TAG_CONNECT "=%s", v->connect);
 	return 0;
 }
 
-int vm_create(const struct runner *r, const char *path, bool dry_run,
-	      unsigned wait)
+int vm_create(const struct host *h, const char *path, unsigned wait)
 {
+	static const step_fn steps[] = { step_seed, step_clone, step_device,
+					  step_virt_install, NULL };
 	struct vm_run v;
+	char *s;
 	int rc = -1;
 
 	memset(&v, 0, sizeof(v));
-	v.r = r;
-	v.dry_run = dry_run;
+	v.h = h;
+	v.r = h->runner;
 	v.wait = wait;
 	if (qvmfile_load(path, &v.qf) < 0)
 		return -1;
@@ -637,32 +584,26 @@ int vm_create(const struct runner *r, const char *path, bool dry_run,
 	    device_timeout_check(v.task) < 0 || check_host(&v) < 0)
 		goto done;
 	tag_console(&v);
-	if (dry_run) {
-		say(&v, "Dry run: these commands would create VM %s", v.qf.name);
-		/* As qvm itself runs: what it writes is its user's alone. */
-		dryrun_print(msg_out(), (const char *const[]){ "umask", "077",
-							       NULL });
-	}
+	s = xasprintf("create VM %s", v.qf.name);
+	h->ops->begin(h->ctx, s);
+	free(s);
 
-	if (signals_check(v.task) < 0 || step_seed(&v) < 0 ||
-	    signals_check(v.task) < 0 || step_clone(&v) < 0 ||
-	    signals_check(v.task) < 0 || step_device(&v) < 0 ||
-	    signals_check(v.task) < 0 || step_virt_install(&v) < 0)
+	if (steps_run(steps, &v, &v.undo, v.task) < 0)
 		goto done;
 	rc = 0;
-	if (dry_run)
-		say(&v, "Dry run: nothing was changed%s", wait ? " (qvm would "
-		    "then wait for cloud-init)" : "");
-	else
-		msg_info("VM %s created", v.qf.name);
+	s = xasprintf("VM %s created", v.qf.name);
+	h->ops->end(h->ctx, s);
+	free(s);
 done:
-	if (rc == 0)
-		undo_forget(&v.undo);
-	else
-		undo_run(&v.undo, v.task);
-	/* The VM is made and stays, whatever the wait finds. */
-	if (rc == 0 && wait && !dry_run)
-		rc = step_wait(&v);
+	/* The VM is made and stays, whatever the wait finds; where nothing
+	 * was made, there is nothing to wait for. */
+	if (rc == 0 && wait) {
+		if (h->ops->sees_changes(h->ctx))
+			rc = step_wait(&v);
+		else
+			host_say(h, "qvm would then wait for cloud-init in %s",
+				 v.qf.name);
+	}
 	vm_run_free(&v);
 	return rc;
 }
@@ -673,7 +614,8 @@ int vm_check(const char *path)
 
 	if (qvmfile_load(path, &qf) < 0)
 		return -1;
-	msg_info("%s: VM %s from %s@base is valid", path, qf.name, qf.base);
+	msg_info("%s: VM %s from %s" TAG_AT_BASE " is valid", path, qf.name,
+		 qf.base);
 	qvmfile_free(&qf);
 	return 0;
 }

@@ -15,10 +15,13 @@
  *   5. virt-install --uuid UUID, a random UUID of this run's (undo: virsh
  *      destroy and undefine that UUID, never a name; if no domain has it,
  *      there is nothing to undo).
- * Any failure, or an interrupt, runs the undo journal. With dry_run the
+ * Any failure, or an interrupt, runs the undo journal. Every effect goes
+ * through the host h (host.h): it touches the seed directory, zfs and
+ * libvirt there, and nothing else. On the dry-run host (dryrun.h) the
  * checks run for real, nothing is created or written, and every step is
  * printed instead as a shell command, in order (progress lines as '#'
- * comments): a script that does what the run would.
+ * comments): a script that does what the run would; step 4 and the wait
+ * are left out there, having nothing to look at.
  *
  * Unless the vm document has a "serial", the VM gets a serial console (a
  * pty: virsh console works) that libvirt logs to SEED_DIR/NAME/console.log.
@@ -32,7 +35,7 @@
 
 #include <stdbool.h>
 
-#include "runner.h"
+#include "host.h"
 #include "seed.h"
 
 #define SEED_DIR_DEFAULT "/var/lib/qvm"
@@ -42,8 +45,7 @@
  * cannot be read. */
 char *vm_seed_dir(void);
 
-int vm_create(const struct runner *r, const char *path, bool dry_run,
-	      unsigned wait);
+int vm_create(const struct host *h, const char *path, unsigned wait);
 
 /* Offline validation only: no zfs, no libvirt. */
 int vm_check(const char *path);

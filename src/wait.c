@@ -13,6 +13,7 @@
 #include "seed.h"
 #include "signals.h"
 #include "strvec.h"
+#include "tags.h"
 #include "text.h"
 #include "virsh.h"
 
@@ -166,9 +167,10 @@ static int finished_with_errors(const struct wait_target *t,
 	return -1;
 }
 
-int wait_ready(const struct runner *r, const struct wait_target *t,
+int wait_ready(const struct host *h, const struct wait_target *t,
 	       const char *task)
 {
+	const struct runner *r = h->runner;
 	struct console_reader *cr = xmalloc(sizeof(*cr));
 	struct console_status st = CONSOLE_STATUS_INIT;
 	double deadline = wait_now() + t->timeout;
@@ -182,7 +184,7 @@ int wait_ready(const struct runner *r, const struct wait_target *t,
 		int sig;
 
 		/* No log yet: libvirt makes it when the domain starts. */
-		if (console_read(cr, t->console, &st, err, sizeof(err)) == 0)
+		if (console_read(cr, h, t->console, &st, err, sizeof(err)) == 0)
 			seen_log = true;
 		else if (errno != ENOENT) {
 			msg_error(task, "cannot read the console log %s; the "
@@ -206,7 +208,7 @@ int wait_ready(const struct runner *r, const struct wait_target *t,
 		if (strcmp(state, "shut off") == 0 ||
 		    strcmp(state, "crashed") == 0) {
 			/* It may have said its last words first. */
-			console_read(cr, t->console, &st, err, sizeof(err));
+			console_read(cr, h, t->console, &st, err, sizeof(err));
 			if (st.finished)
 				break;
 			msg_error(task, "domain %s is %s, and cloud-init had "
@@ -244,16 +246,16 @@ done:
 	return rc;
 }
 
-int wait_vm(const struct runner *r, const char *name, unsigned timeout)
+int wait_vm(const struct host *h, const char *name, unsigned timeout)
 {
 	char *task = xasprintf("waiting for %s", name);
 	struct owned o = { 0 };
 	char *console = NULL;
 	int rc = -1;
 
-	if (owned_resolve(r, task, "waits for", name, NULL, &o) < 0)
+	if (owned_resolve(h->runner, task, "waits for", name, NULL, &o) < 0)
 		goto done;
-	if (strcmp(o.role, "vm") != 0) {
+	if (strcmp(o.role, ROLE_VM) != 0) {
 		msg_error(task, "%s is an image, not a VM", o.dataset);
 		goto done;
 	}
@@ -269,7 +271,7 @@ int wait_vm(const struct runner *r, const char *name, unsigned timeout)
 	}
 	free(task);
 	task = xasprintf("waiting for VM %s", o.vm_name);
-	rc = wait_ready(r, &(struct wait_target){
+	rc = wait_ready(h, &(struct wait_target){
 		.name = o.vm_name, .domain = o.uuid ? o.uuid : o.vm_name,
 		.connect = o.connect, .console = console, .timeout = timeout,
 		.started = wait_now() }, task);

@@ -24,12 +24,12 @@
  * volumes), on the recorded qvm:connect.
  *
  * It touches nothing but the console log (read), zfs and virsh (reads
- * only).
+ * only), all on the host h (host.h).
  */
 #ifndef QVM_WAIT_H
 #define QVM_WAIT_H
 
-#include "runner.h"
+#include "host.h"
 
 struct wait_target {
 	const char *name;	/* the VM, for messages */
@@ -45,10 +45,10 @@ struct wait_target {
 /* CLOCK_MONOTONIC, in seconds. */
 double wait_now(void);
 
-int wait_ready(const struct runner *r, const struct wait_target *t,
+int wait_ready(const struct host *h, const struct wait_target *t,
 	       const char *task);
 
-int wait_vm(const struct runner *r, const char *name, unsigned timeout);
+int wait_vm(const struct host *h, const char *name, unsigned timeout);
 
 /* The timeout option's value: whole seconds, 1 to 86400. Returns 0, or -1
  * with a message naming the option in errbuf. */

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "msg.h"
+#include "tags.h"
 #include "undo.h"
 
 /*
@@ -323,7 +324,7 @@ int zfs_made_by_run(const struct runner *r, const char *name,
 	char *value = NULL;
 	int made;
 
-	if (zfs_get(r, name, "qvm:run", &value, &zr) < 0)
+	if (zfs_get(r, name, TAG_RUN, &value, &zr) < 0)
 		return 0;
 	made = strcmp(value, run_id) == 0;
 	free(value);

@@ -102,6 +102,7 @@ static int mock_run(void *ctx, const char *const *argv,
 }
 
 const struct runner mock_runner = { mock_run, NULL };
+const struct host mock_host = HOST_LOCAL(&mock_runner);
 
 void mock_runner_reset(void)
 {

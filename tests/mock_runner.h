@@ -12,9 +12,13 @@
 #ifndef QVM_MOCK_RUNNER_H
 #define QVM_MOCK_RUNNER_H
 
+#include "host.h"
 #include "runner.h"
 
 extern const struct runner mock_runner;
+
+/* The local host running programs through mock_runner. */
+extern const struct host mock_host;
 
 typedef void (*mock_hook)(const char *const *argv, void *arg);
 

@@ -208,14 +208,14 @@ static void test_read_as_the_log_grows(void **state)
 
 	append(l, "booting\r\n[   45.7] cloud-init[901]: Cloud-init v. 22.4.2 "
 	       "finished at Thu, 26 Nov 2026");
-	assert_int_equal(console_read(&cr, l->path, &st, err, sizeof(err)), 0);
+	assert_int_equal(console_read(&cr, &host_local, l->path, &st, err, sizeof(err)), 0);
 	assert_false(st.finished);	/* the line is not complete yet */
 	append(l, " 01:23:45 +0000. Datasource DataSourceNoCloud.  Up 45.67 "
 	       "seconds\r\n");
-	assert_int_equal(console_read(&cr, l->path, &st, err, sizeof(err)), 0);
+	assert_int_equal(console_read(&cr, &host_local, l->path, &st, err, sizeof(err)), 0);
 	assert_true(st.finished);
 	/* Nothing new: nothing changes. */
-	assert_int_equal(console_read(&cr, l->path, &st, err, sizeof(err)), 0);
+	assert_int_equal(console_read(&cr, &host_local, l->path, &st, err, sizeof(err)), 0);
 	assert_true(st.finished);
 	console_status_clear(&st);
 }
@@ -237,7 +237,7 @@ static void test_overlong_line_is_passed_over(void **state)
 	append(l, "x.py[ERROR]: hidden at the end of a long line\n");
 	append(l, "y.py[ERROR]: seen\n");
 	free(big);
-	assert_int_equal(console_read(&cr, l->path, &st, err, sizeof(err)), 0);
+	assert_int_equal(console_read(&cr, &host_local, l->path, &st, err, sizeof(err)), 0);
 	assert_int_equal(st.failures.n, 1);
 	assert_string_equal(st.failures.v[0], "seen");
 	console_status_clear(&st);
@@ -252,12 +252,12 @@ static void test_new_log_starts_over(void **state)
 	char err[256];
 
 	append(l, "a.py[ERROR]: first boot failed somewhere long ago\n");
-	assert_int_equal(console_read(&cr, l->path, &st, err, sizeof(err)), 0);
+	assert_int_equal(console_read(&cr, &host_local, l->path, &st, err, sizeof(err)), 0);
 	assert_int_equal(st.failures.n, 1);
 	assert_int_equal(ftruncate(l->fd, 0), 0);
 	assert_int_equal(lseek(l->fd, 0, SEEK_SET), 0);
 	append(l, "ok\n");
-	assert_int_equal(console_read(&cr, l->path, &st, err, sizeof(err)), 0);
+	assert_int_equal(console_read(&cr, &host_local, l->path, &st, err, sizeof(err)), 0);
 	assert_int_equal(st.failures.n, 0);
 	console_status_clear(&st);
 }
@@ -269,7 +269,7 @@ static void test_missing_log(void **state)
 	char err[256];
 
 	(void)state;
-	assert_int_equal(console_read(&cr, "/nonexistent/console.log", &st,
+	assert_int_equal(console_read(&cr, &host_local, "/nonexistent/console.log", &st,
 				      err, sizeof(err)), -1);
 	assert_int_equal(errno, ENOENT);
 	assert_string_equal(err, "/nonexistent/console.log: No such file or "

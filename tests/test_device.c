@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "host.h"
 #include "msg.h"
 #include "signals.h"
 
@@ -219,7 +220,7 @@ static void test_invalid_timeout_ends_the_await(void **state)
 	set_timeout("abc");
 	assert_int_equal(mkdir(z->pool, 0700), 0);
 	create_file(z->vol);
-	assert_int_equal(device_await("waiting", z->vol), -1);
+	assert_int_equal(device_await(&host_local, "waiting", z->vol), -1);
 	assert_int_equal(device_timeout_check("checking"), -1);
 	fclose(f);
 	msg_set_streams(stdout, stderr);

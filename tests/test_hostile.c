@@ -686,8 +686,8 @@ static void test_payload_is_the_seed_user_data(void **state)
 		expect_run_hook(ARGV("genisoimage", "-output", iso, "-volid",
 				     "cidata", "-joliet", "-rock", "*", "*"),
 				"", "", 0, iso_made, NULL);
-		assert_int_equal(seed_iso_build(&mock_runner, &qf, dir, iso,
-						 "test", NULL), 0);
+		assert_int_equal(seed_iso_build(&mock_host, &qf, dir, iso,
+						 "test"), 0);
 		mock_runner_verify();
 		assert_string_equal(seed_user_data_seen, payload);
 		qvmfile_free(&qf);

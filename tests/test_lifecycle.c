@@ -145,7 +145,7 @@ static void destroy_running_vm_stops_undefines_destroys(void **state)
 	expect_run(ARGV("virsh", "-c", "qemu:///system", "undefine", "web1",
 			"--nvram"), "", "", 0);
 	expect_run(ARGV("zfs", "destroy", "tank/web1"), "", "", 0);
-	assert_int_equal(destroy_run(&mock_runner, "web1", NULL), 0);
+	assert_int_equal(destroy_run(&mock_host, "web1", NULL), 0);
 	mock_runner_verify();
 	assert_int_equal(access(f->seed, F_OK), -1);
 	fflush(f->fout);
@@ -168,7 +168,7 @@ static void shut_off_vm_is_not_stopped_and_c_overrides(void **state)
 	expect_run(ARGV("virsh", "-c", "test:///default", "undefine", "web1",
 			"--nvram"), "", "", 0);
 	expect_run(ARGV("zfs", "destroy", "tank/web1"), "", "", 0);
-	assert_int_equal(destroy_run(&mock_runner, "web1", "test:///default"),
+	assert_int_equal(destroy_run(&mock_host, "web1", "test:///default"),
 			 0);
 	mock_runner_verify();
 }
@@ -181,7 +181,7 @@ static void no_connect_recorded_uses_virsh_default(void **state)
 	expect_run(ARGV("virsh", "domstate", "web1"), "",
 		   "error: failed to get domain 'web1'\n", 1);
 	expect_run(ARGV("zfs", "destroy", "tank/web1"), "", "", 0);
-	assert_int_equal(destroy_run(&mock_runner, "web1", NULL), 0);
+	assert_int_equal(destroy_run(&mock_host, "web1", NULL), 0);
 	mock_runner_verify();
 	fflush(f->fout);
 	assert_non_null(strstr(f->out, "Domain web1 is not defined\n"));
@@ -199,7 +199,7 @@ static void failed_undefine_keeps_disk_and_seed(void **state)
 		   "'/var/run/libvirt/libvirt-sock': No such file or "
 		   "directory\n", 1);
 	/* No zfs destroy: a defined VM must keep its disk. */
-	assert_int_equal(destroy_run(&mock_runner, "web1", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "web1", NULL), -1);
 	mock_runner_verify();
 	assert_int_equal(access(f->seed, F_OK), 0);
 	fflush(f->ferr);
@@ -215,7 +215,7 @@ static void untagged_dataset_is_refused(void **state)
 
 	expect_get("type", "tank/other", "volume");
 	expect_tags("tank/other", "");
-	assert_int_equal(destroy_run(&mock_runner, "tank/other", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "tank/other", NULL), -1);
 	mock_runner_verify();
 	fflush(f->ferr);
 	assert_string_equal(f->err, "Error destroying tank/other: tank/other "
@@ -231,7 +231,7 @@ static void image_with_clones_is_refused(void **state)
 	expect_tags("tank/debian12", "tank/debian12\tqvm:role\timage\n");
 	expect_snapshots("tank/debian12", "tank/debian12@base\n");
 	expect_get("clones", "tank/debian12@base", "tank/web1,tank/web2");
-	assert_int_equal(destroy_run(&mock_runner, "tank/debian12", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "tank/debian12", NULL), -1);
 	mock_runner_verify();
 	fflush(f->ferr);
 	assert_string_equal(f->err, "Error destroying tank/debian12: "
@@ -251,7 +251,7 @@ static void unused_image_is_destroyed_with_its_snapshot(void **state)
 	/* One by one, never -r: only what qvm made goes. */
 	expect_run(ARGV("zfs", "destroy", "tank/debian12@base"), "", "", 0);
 	expect_run(ARGV("zfs", "destroy", "tank/debian12"), "", "", 0);
-	assert_int_equal(destroy_run(&mock_runner, "tank/debian12", NULL), 0);
+	assert_int_equal(destroy_run(&mock_host, "tank/debian12", NULL), 0);
 	mock_runner_verify();
 	fflush(f->fout);
 	assert_string_equal(f->out, "Destroyed snapshot tank/debian12@base\n"
@@ -267,7 +267,7 @@ static void unknown_vm_name(void **state)
 			"name,property,value", "-t", "volume",
 			"qvm:role,qvm:name"),
 		   "tank/debian12\tqvm:role\timage\n", "", 0);
-	assert_int_equal(destroy_run(&mock_runner, "web9", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "web9", NULL), -1);
 	mock_runner_verify();
 	fflush(f->ferr);
 	assert_string_equal(f->err, "Error destroying web9: qvm made no VM "
@@ -280,8 +280,8 @@ static void snapshot_is_refused_before_any_command(void **state)
 
 	/* tank/web1@snap inherits every qvm:* tag of tank/web1: it must not
 	 * be taken for the VM (nor its @base for the image). */
-	assert_int_equal(destroy_run(&mock_runner, "tank/web1@snap", NULL), -1);
-	assert_int_equal(destroy_run(&mock_runner, "tank/debian12@base", NULL),
+	assert_int_equal(destroy_run(&mock_host, "tank/web1@snap", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "tank/debian12@base", NULL),
 			 -1);
 	assert_int_equal(mock_runner_calls(), 0);
 	fflush(f->ferr);
@@ -303,7 +303,7 @@ static void inherited_tag_is_not_qvms(void **state)
 	 * it. zfs get -s local prints nothing for it: not qvm's. */
 	expect_get("type", "tank/vms/data", "volume");
 	expect_tags("tank/vms/data", "");
-	assert_int_equal(destroy_run(&mock_runner, "tank/vms/data", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "tank/vms/data", NULL), -1);
 	mock_runner_verify();
 	fflush(f->ferr);
 	assert_string_equal(f->err, "Error destroying tank/vms/data: "
@@ -321,7 +321,7 @@ static void vm_found_by_name_only_with_local_tags(void **state)
 			"qvm:role,qvm:name"),
 		   "tank/x\tqvm:name\tweb1\ntank/y\tqvm:role\tvm\n", "",
 		   0);
-	assert_int_equal(destroy_run(&mock_runner, "web1", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "web1", NULL), -1);
 	mock_runner_verify();
 	fflush(f->ferr);
 	assert_non_null(strstr(f->err, "qvm made no VM named 'web1'"));
@@ -332,7 +332,7 @@ static void filesystem_is_refused(void **state)
 	struct fx *f = *state;
 
 	expect_get("type", "tank/home", "filesystem");
-	assert_int_equal(destroy_run(&mock_runner, "tank/home", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "tank/home", NULL), -1);
 	mock_runner_verify();
 	fflush(f->ferr);
 	assert_string_equal(f->err, "Error destroying tank/home: tank/home is "
@@ -352,7 +352,7 @@ static void vm_with_a_users_snapshot_changes_nothing(void **state)
 	expect_vm_tags(f, "qemu:///system", NULL);
 	expect_snapshots("tank/web1", "tank/web1@before-upgrade\n");
 	/* No virsh at all: the domain must stay as it is. */
-	assert_int_equal(destroy_run(&mock_runner, "web1", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "web1", NULL), -1);
 	mock_runner_verify();
 	assert_int_equal(access(f->seed, F_OK), 0);
 	fflush(f->ferr);
@@ -372,7 +372,7 @@ static void domain_with_another_uuid_is_left_alone(void **state)
 		   "running\n", "", 0);
 	expect_run(ARGV("virsh", "-c", "qemu:///system", "domuuid", "web1"),
 		   "6695eb01-f6a4-8304-79aa-97f2502e193f\n\n", "", 0);
-	assert_int_equal(destroy_run(&mock_runner, "web1", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "web1", NULL), -1);
 	mock_runner_verify();
 	assert_int_equal(access(f->seed, F_OK), 0);
 	fflush(f->ferr);
@@ -396,7 +396,7 @@ static void domain_with_its_uuid_is_removed(void **state)
 	expect_run(ARGV("virsh", "-c", "qemu:///system", "undefine", "web1",
 			"--nvram"), "", "", 0);
 	expect_run(ARGV("zfs", "destroy", "tank/web1"), "", "", 0);
-	assert_int_equal(destroy_run(&mock_runner, "web1", NULL), 0);
+	assert_int_equal(destroy_run(&mock_host, "web1", NULL), 0);
 	mock_runner_verify();
 	assert_int_equal(access(f->seed, F_OK), -1);
 }
@@ -414,7 +414,7 @@ static void domain_on_another_disk_is_left_alone(void **state)
 		   " Target   Source\n------------\n"
 		   " vda      /var/lib/libvirt/images/xtank/web1.qcow2\n"
 		   " vdb      /dev/zvol/xtank/web1\n\n", "", 0);
-	assert_int_equal(destroy_run(&mock_runner, "web1", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "web1", NULL), -1);
 	mock_runner_verify();
 	fflush(f->ferr);
 	assert_string_equal(f->err, "Error destroying web1: domain web1 does "
@@ -429,7 +429,7 @@ static void unreadable_domain_changes_nothing(void **state)
 	expect_vm_lookup(f, NULL);
 	expect_run(ARGV("virsh", "domstate", "web1"), "",
 		   "error: failed to connect to the hypervisor\n", 1);
-	assert_int_equal(destroy_run(&mock_runner, "web1", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "web1", NULL), -1);
 	mock_runner_verify();
 	fflush(f->ferr);
 	assert_non_null(strstr(f->err, "could not query domain web1: error: "
@@ -446,7 +446,7 @@ static void foreign_seed_changes_nothing(void **state)
 		    "tank/web1\tqvm:name\tweb1\n"
 		    "tank/web1\tqvm:seed\t/etc\n");
 	expect_snapshots("tank/web1", "");
-	assert_int_equal(destroy_run(&mock_runner, "tank/web1", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "tank/web1", NULL), -1);
 	mock_runner_verify();
 	fflush(f->ferr);
 	assert_string_equal(f->err, "Error destroying tank/web1: the recorded "
@@ -462,7 +462,7 @@ static void image_with_a_users_snapshot_is_refused(void **state)
 	expect_tags("tank/debian12", "tank/debian12\tqvm:role\timage\n");
 	expect_snapshots("tank/debian12", "tank/debian12@base\n"
 			 "tank/debian12@autosnap_1\ntank/debian12@autosnap_2\n");
-	assert_int_equal(destroy_run(&mock_runner, "tank/debian12", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "tank/debian12", NULL), -1);
 	mock_runner_verify();
 	fflush(f->ferr);
 	assert_string_equal(f->err, "Error destroying tank/debian12: "
@@ -481,7 +481,7 @@ static void held_base_is_refused(void **state)
 	expect_snapshots("tank/debian12", "tank/debian12@base\n");
 	expect_get("clones", "tank/debian12@base", "");
 	expect_get("userrefs", "tank/debian12@base", "1");
-	assert_int_equal(destroy_run(&mock_runner, "tank/debian12", NULL), -1);
+	assert_int_equal(destroy_run(&mock_host, "tank/debian12", NULL), -1);
 	mock_runner_verify();
 	fflush(f->ferr);
 	assert_string_equal(f->err, "Error destroying tank/debian12: "
@@ -499,7 +499,7 @@ static void image_without_base_loses_no_snapshot(void **state)
 	expect_tags("tank/half", "tank/half\tqvm:role\timage\n");
 	expect_snapshots("tank/half", "");
 	expect_run(ARGV("zfs", "destroy", "tank/half"), "", "", 0);
-	assert_int_equal(destroy_run(&mock_runner, "tank/half", NULL), 0);
+	assert_int_equal(destroy_run(&mock_host, "tank/half", NULL), 0);
 	mock_runner_verify();
 	fflush(f->fout);
 	assert_string_equal(f->out, "Destroyed zvol tank/half\n"
@@ -555,7 +555,7 @@ static void list_shows_only_qvm_volumes(void **state)
 		   "shut off\n\n", "", 0);
 	expect_run(ARGV("virsh", "domstate", "web2"), "",
 		   "error: failed to connect to the hypervisor\n", 1);
-	assert_int_equal(list_run(&mock_runner, true), 0);
+	assert_int_equal(list_run(&mock_host, true), 0);
 	mock_runner_verify();
 	fflush(f->fout);
 	/* tank/half has no @base (an interrupted import): not an image. */
@@ -575,7 +575,7 @@ static void list_of_nothing_tagged_asks_no_more(void **state)
 	struct fx *f = *state;
 
 	expect_run(LIST_TAGS, "", "", 0);
-	assert_int_equal(list_run(&mock_runner, false), 0);
+	assert_int_equal(list_run(&mock_host, false), 0);
 	mock_runner_verify();
 	fflush(f->fout);
 	assert_non_null(strstr(f->out, "NAME"));
@@ -591,7 +591,7 @@ static void list_fails_loudly_when_zfs_says_too_much(void **state)
 	expect_run(LIST_TAGS, "", "zfs: printed more than 16777216 bytes on "
 		   "stdout (qvm's limit); its output was not used",
 		   RUN_OUTPUT_TOO_LONG);
-	assert_int_equal(list_run(&mock_runner, true), -1);
+	assert_int_equal(list_run(&mock_host, true), -1);
 	mock_runner_verify();
 	fflush(f->ferr);
 	assert_string_equal(f->err, "Error listing: could not read the tags of "

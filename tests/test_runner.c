@@ -324,11 +324,12 @@ static void dry_run_prints_changes_and_runs_reads(void **state)
 	char *text = NULL;
 	size_t len = 0;
 	FILE *out = open_memstream(&text, &len);
-	struct dryrun d = { out, &runner_real };
-	struct runner r = { dryrun_run, &d };
+	struct dryrun d;
+	const struct runner r = { dryrun_run, &d };
 	struct run_result res;
 
 	(void)state;
+	dryrun_init(&d, out, &host_local);
 	assert_int_equal(runner_run(&r, (const char *const[]){
 		"zfs", "clone", "-o", "qvm:name=it's", "a b@base", "t/x", NULL },
 		RUN_CHANGES, &res), 0);

@@ -321,7 +321,7 @@ static void good_run_runs_exactly_these_commands(void **state)
 	expect_clone(0, "");
 	expect_virt_install(1, 0);
 	expect_virt_install(0, 0);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), 0);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), 0);
 	mock_runner_verify();
 	errors("");
 	fflush(F->fout);
@@ -341,7 +341,7 @@ static void seed_contents_are_cloud_init_ready(void **state)
 	expect_clone(0, "");
 	expect_virt_install(1, 0);
 	expect_virt_install(0, 0);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), 0);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), 0);
 	assert_true(strncmp(F->user_data, "#cloud-config\n", 14) == 0);
 	assert_null(strstr(F->user_data, "qvm:"));
 	/* Quoting and block literals survive. */
@@ -366,7 +366,7 @@ static void seed_files_written_beside_the_iso_then_removed(void **state)
 	expect_clone(0, "");
 	expect_virt_install(1, 0);
 	expect_virt_install(0, 0);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), 0);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), 0);
 	assert_string_equal(F->seed_files_dir, dir);
 	p = xasprintf("%s/user-data", dir);
 	assert_false(exists(p));
@@ -386,7 +386,7 @@ static void step1_seed_dir_taken_changes_nothing(void **state)
 	mkdir(F->seed, 0711);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	expect_checks();
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	/* Someone else's directory: still there. */
 	assert_true(exists(dir));
@@ -402,7 +402,7 @@ static void step1_genisoimage_fails_seed_dir_removed(void **state)
 	(void)state;
 	expect_checks();
 	expect_iso(1);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	assert_false(exists(dir));
 	fflush(F->ferr);
@@ -419,7 +419,7 @@ static void step2_clone_fails_seed_removed_nothing_destroyed(void **state)
 	expect_iso(0);
 	expect_clone(1, "cannot create 'tank/web1': dataset already exists\n");
 	/* No zfs destroy may follow: the dataset is not ours. */
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	assert_false(exists(F->iso));
 	fflush(F->ferr);
@@ -440,7 +440,7 @@ static void step3_no_device_destroys_clone(void **state)
 			"tank/web1"), "",
 		   "", 0);
 	expect_destroy_clone(0, "");
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	assert_false(exists(F->iso));
 	fflush(F->ferr);
@@ -455,7 +455,7 @@ static void step4_dry_run_refusal_undoes_clone_and_seed(void **state)
 	expect_clone(0, "");
 	expect_virt_install(1, 1);
 	expect_destroy_clone(0, "");
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	assert_false(exists(F->iso));
 	fflush(F->ferr);
@@ -478,7 +478,7 @@ static void step5_install_failure_undoes_everything(void **state)
 	expect_domain_undo("error: failed to get domain "
 			   "'6a1c0e5e-0000-4000-8000-000000000000'\n");
 	expect_destroy_clone(0, "");
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	assert_false(exists(F->iso));
 	fflush(F->fout);
@@ -501,7 +501,7 @@ static void step5_defined_domain_is_undefined_by_uuid(void **state)
 	expect_virt_install(0, 1);
 	expect_domain_undo("");
 	expect_destroy_clone(0, "");
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	fflush(F->fout);
 	assert_non_null(strstr(F->out, "Undid: undefined domain web1\n"
@@ -537,7 +537,7 @@ static void step5_error_line_is_the_reason(void **state)
 		   "otherwise, please restart your installation.\n", 1);
 	expect_domain_undo("error: failed to get domain 'x'\n");
 	expect_destroy_clone(0, "");
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	fflush(F->ferr);
 	assert_true(strncmp(F->err, "Error creating VM web1: virt-install "
@@ -567,7 +567,7 @@ static void failed_undo_names_what_is_left(void **state)
 	expect_virt_install(1, 1);
 	expect_destroy_clone(1, "cannot destroy 'tank/web1': pool I/O is "
 				"currently suspended\n");
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	fflush(F->ferr);
 	assert_non_null(strstr(F->err,
@@ -593,7 +593,7 @@ static void interrupt_before_clone_undoes_the_seed(void **state)
 	expect_run_hook(ARGV("genisoimage", "-output", F->iso, "-volid",
 			     "cidata", "-joliet", "-rock", "*", "*"), "", "",
 			0, iso_made_then_interrupted, NULL);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	signals_set_pending(0);
 	/* It stopped before the clone: four checks, genisoimage. */
 	mock_runner_verify();
@@ -609,7 +609,7 @@ static void base_missing_changes_nothing(void **state)
 			"tank/debian12@base"), "",
 		   "cannot open 'tank/debian12@base': dataset does not exist\n",
 		   1);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	errors("Error creating VM web1: the base snapshot tank/debian12@base "
 	       "does not exist; make it with 'qvm image IMAGE "
@@ -628,7 +628,7 @@ static void smaller_volsize_changes_nothing(void **state)
 	expect_domain_free();
 	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "volsize",
 			"tank/debian12@base"), "4294967296\n", "", 0);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	errors("Error creating VM web1: volsize 2G is smaller than the base "
 	       "tank/debian12@base (4294967296 bytes); a clone cannot shrink "
@@ -649,7 +649,7 @@ static void existing_target_is_left_alone(void **state)
 {
 	(void)state;
 	expect_target_exists("");
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	fflush(F->ferr);
 	assert_non_null(strstr(F->err, "tank/web1 already exists; qvm leaves "
@@ -664,7 +664,7 @@ static void existing_image_is_never_offered_for_destruction(void **state)
 {
 	(void)state;
 	expect_target_exists("image\n");
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	errors("Error creating VM web1: tank/web1 already exists; qvm leaves "
 	       "it untouched (it is an image qvm made: choose another "
@@ -675,7 +675,7 @@ static void existing_vm_of_qvm_may_be_destroyed(void **state)
 {
 	(void)state;
 	expect_target_exists("vm\n");
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	errors("Error creating VM web1: tank/web1 already exists; qvm leaves "
 	       "it untouched (it is a VM qvm made: choose another name, or "
@@ -691,7 +691,7 @@ static void vm_named_like_its_base_is_refused(void **state)
 		   "qvm: user-data\n---\nqvm: meta-data\n");
 	expect_run(ARGV("zfs", "get", "-Hp", "-o", "value", "type",
 			"tank/debian12@base"), "snapshot\n", "", 0);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	fflush(F->ferr);
 	assert_non_null(strstr(F->err, "Error creating VM debian12: the VM's "
@@ -720,7 +720,7 @@ static void existing_domain_is_refused_before_any_change(void **state)
 		   "Id:             -\nName:           web1\n"
 		   "UUID:           6695eb01-f6a4-8304-79aa-97f2502e193f\n"
 		   "State:          shut off\n", "", 0);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	errors("Error creating VM web1: domain web1 already exists on "
 	       "test:///default; qvm leaves it untouched (choose another "
@@ -736,7 +736,7 @@ static void name_taken_by_another_domain_is_refused(void **state)
 	expect_checks_until_domain();
 	expect_run(ARGV("virsh", "-c", "test:///default", "dominfo", "web1"),
 		   "Id:             1\nName:           test\n", "", 0);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	fflush(F->ferr);
 	assert_non_null(strstr(F->err, "virsh takes 'web1' for domain test"));
@@ -750,7 +750,7 @@ static void domain_lookup_failure_changes_nothing(void **state)
 	expect_checks_until_domain();
 	expect_run(ARGV("virsh", "-c", "test:///default", "dominfo", "web1"),
 		   "", "error: failed to connect to the hypervisor\n", 1);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), -1);
 	mock_runner_verify();
 	errors("Error creating VM web1: could not look up domain web1 on "
 	       "test:///default: error: failed to connect to the "
@@ -773,7 +773,7 @@ static void relative_seed_dir_is_recorded_absolute(void **state)
 	expect_clone(0, "");	/* qvm:seed=F->seed/web1: absolute */
 	expect_virt_install(1, 0);
 	expect_virt_install(0, 0);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 0), 0);
+	assert_int_equal(vm_create(&mock_host, F->file, 0), 0);
 	mock_runner_verify();
 	assert_int_equal(chdir(old), 0);
 	abs_iso = xasprintf("%s/seed/web1/seed.iso", F->dir);
@@ -786,18 +786,17 @@ static void relative_seed_dir_is_recorded_absolute(void **state)
  * TMPDIR), and what it prints is a script of the whole run. */
 static void dry_run_writes_nothing_and_prints_a_script(void **state)
 {
-	struct dryrun dr = { NULL, &mock_runner };
-	struct runner dry = { dryrun_run, &dr };
+	struct dryrun dr;
 	char *tmp = xasprintf("%s/not-a-directory", F->dir);
 	char *want;
 
 	(void)state;
-	dr.out = F->fout;
+	dryrun_init(&dr, F->fout, &mock_host);
 	/* A TMPDIR that cannot be written to: -n must not need it. */
 	write_text(tmp, "");
 	setenv("TMPDIR", tmp, 1);
 	expect_checks();
-	assert_int_equal(vm_create(&dry, F->file, true, 0), 0);
+	assert_int_equal(vm_create(&dr.host, F->file, 0), 0);
 	unsetenv("TMPDIR");
 	mock_runner_verify();
 	errors("");
@@ -845,16 +844,15 @@ static void dry_run_writes_nothing_and_prints_a_script(void **state)
 /* In a dry run a name already claimed is refused as the real run would. */
 static void dry_run_checks_the_seed_dir_too(void **state)
 {
-	struct dryrun dr = { NULL, &mock_runner };
-	struct runner dry = { dryrun_run, &dr };
+	struct dryrun dr;
 	char *dir = xasprintf("%s/web1", F->seed);
 
 	(void)state;
-	dr.out = F->fout;
+	dryrun_init(&dr, F->fout, &mock_host);
 	mkdir(F->seed, 0711);
 	assert_int_equal(mkdir(dir, 0700), 0);
 	expect_checks();
-	assert_int_equal(vm_create(&dry, F->file, true, 0), -1);
+	assert_int_equal(vm_create(&dr.host, F->file, 0), -1);
 	mock_runner_verify();
 	fflush(F->ferr);
 	assert_non_null(strstr(F->err, "owns the name 'web1'"));
@@ -878,7 +876,7 @@ static void wait_until_cloud_init_finished(void **state)
 	expect_clone(0, "");
 	expect_virt_install(1, 0);
 	expect_virt_install(0, 0);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 60), 0);
+	assert_int_equal(vm_create(&mock_host, F->file, 60), 0);
 	mock_runner_verify();
 	errors("");
 	fflush(F->fout);
@@ -898,7 +896,7 @@ static void wait_reports_cloud_init_failure_and_keeps_the_vm(void **state)
 	expect_clone(0, "");
 	expect_virt_install(1, 0);
 	expect_virt_install(0, 0);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 60), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 60), -1);
 	/* No zfs destroy, no virsh undefine: nothing else was called. */
 	mock_runner_verify();
 	fflush(F->ferr);
@@ -921,7 +919,7 @@ static void wait_refused_for_an_unlogged_serial(void **state)
 	(void)state;
 	write_text(F->file, with);
 	free(with);
-	assert_int_equal(vm_create(&mock_runner, F->file, false, 60), -1);
+	assert_int_equal(vm_create(&mock_host, F->file, 60), -1);
 	mock_runner_verify();
 	assert_int_equal(mock_runner_calls(), 0);
 	fflush(F->ferr);

@@ -95,7 +95,7 @@ static void expect_state(const char *state)
 
 static int run(struct fx *f)
 {
-	int rc = wait_ready(&mock_runner, &f->t, TASK);
+	int rc = wait_ready(&mock_host, &f->t, TASK);
 
 	fflush(f->fout);
 	fflush(f->ferr);

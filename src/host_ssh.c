@@ -1,0 +1,541 @@
+#include "host_ssh.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "msg.h"
+#include "signals.h"
+#include "strvec.h"
+#include "text.h"
+
+#define CONNECT_TIMEOUT_S 15
+#define MASTER_ERR "master.err"
+
+extern char **environ;
+
+/* ---- the spec ---- */
+
+int host_ssh_parse(const char *spec, char **target, char **port,
+		   char *errbuf, size_t errsize)
+{
+	const char *at = strrchr(spec, '@');
+	const char *host = at ? at + 1 : spec;
+	const char *colon, *end;
+
+	*target = *port = NULL;
+	if (!*spec || (at && at == spec))
+		return text_fail(errbuf, errsize, "host '%s' is not "
+				 "[USER@]HOST[:PORT]", spec);
+	if (*host == '[') {
+		end = strchr(host, ']');
+		if (!end || end == host + 1)
+			return text_fail(errbuf, errsize, "host '%s': an IPv6 "
+					 "address is written [ADDR] or "
+					 "[ADDR]:PORT", spec);
+		colon = end[1] == ':' ? end + 1 : NULL;
+		if (end[1] && !colon)
+			return text_fail(errbuf, errsize, "host '%s' is not "
+					 "[USER@]HOST[:PORT]", spec);
+		*target = xasprintf("%.*s%.*s", (int)(host - spec), spec,
+				    (int)(end - host - 1), host + 1);
+	} else {
+		colon = strchr(host, ':');
+		end = colon ? colon : host + strlen(host);
+		if (end == host)
+			return text_fail(errbuf, errsize, "host '%s' names no "
+					 "host", spec);
+		*target = xasprintf("%.*s", (int)(end - spec), spec);
+	}
+	/* ssh would take a leading '-' as an option. */
+	if (**target == '-' || strpbrk(*target, " \t\n'\"\\;&|<>()$`")) {
+		free(*target);
+		*target = NULL;
+		return text_fail(errbuf, errsize, "host '%s' is not "
+				 "[USER@]HOST[:PORT]", spec);
+	}
+	if (colon) {
+		char *stop;
+		unsigned long p = strtoul(colon + 1, &stop, 10);
+
+		if (!colon[1] || *stop || colon[1] < '0' || colon[1] > '9' ||
+		    p < 1 || p > 65535) {
+			free(*target);
+			*target = NULL;
+			return text_fail(errbuf, errsize, "host '%s': the port "
+					 "'%s' is not a number from 1 to 65535",
+					 spec, colon + 1);
+		}
+		*port = xasprintf("%lu", p);
+	}
+	return 0;
+}
+
+/* ---- running there ---- */
+
+/* ssh's own options, for every command and the master alike. */
+static void ssh_options(const struct host_ssh *s, struct strvec *argv)
+{
+	strvec_pushv(argv, (const char *const[]){ "ssh", "-o", "BatchMode=yes",
+						  NULL });
+	strvec_push(argv, "-o");
+	strvec_pushf(argv, "ControlPath=%s", s->socket);
+	strvec_push(argv, "-o");
+	strvec_pushf(argv, "ConnectTimeout=%d", CONNECT_TIMEOUT_S);
+	if (s->port) {
+		strvec_push(argv, "-p");
+		strvec_push(argv, s->port);
+	}
+}
+
+/* The local argv that runs argv there. */
+static void remote_argv(const struct host_ssh *s, const char *const *argv,
+			struct strvec *out)
+{
+	struct strvec cmd = STRVEC_INIT;
+	char *line;
+
+	ssh_options(s, out);
+	strvec_pushv(out, (const char *const[]){ "-o", "ControlMaster=no",
+						 s->target, "--", NULL });
+	/* qvm reads what they say: in the C locale, there as here. */
+	strvec_pushv(&cmd, (const char *const[]){ "env", "LC_ALL=C",
+						  "LANGUAGE=", NULL });
+	strvec_pushv(&cmd, argv);
+	line = text_shell_join(strvec_argv(&cmd));
+	strvec_push(out, line);
+	free(line);
+	strvec_clear(&cmd);
+}
+
+/* ssh says 255 for its own failures (the connection), the command's
+ * status otherwise. */
+static int ssh_run_in(struct host_ssh *s, const char *const *argv,
+		      enum run_effect effect, int in_fd,
+		      struct run_result *res)
+{
+	struct strvec full = STRVEC_INIT;
+	struct runner_stdin in = { in_fd };
+	int rc;
+
+	remote_argv(s, argv, &full);
+	rc = runner_real_run(in_fd >= 0 ? &in : NULL, strvec_argv(&full),
+			     effect, res);
+	strvec_clear(&full);
+	return rc;
+}
+
+static int ssh_run(void *ctx, const char *const *argv,
+		   enum run_effect effect, struct run_result *res)
+{
+	return ssh_run_in(ctx, argv, effect, -1, res);
+}
+
+/* Runs a small sh program there; 0 when it exits 0, else -1 with errno
+ * (EEXIST for status 3, ENOENT for 4, EINVAL for 5, else EIO) and its
+ * reason in errbuf (may be NULL). */
+static int sh_there(struct host_ssh *s, const char *prog,
+		    const char *const *args, int in_fd, enum run_effect effect,
+		    struct run_result *keep, char *errbuf, size_t errsize)
+{
+	struct strvec argv = STRVEC_INIT;
+	struct run_result res = RUN_RESULT_INIT;
+	char last[512];
+	int rc;
+
+	strvec_pushv(&argv, (const char *const[]){ "sh", "-c", prog, "sh",
+						   NULL });
+	strvec_pushv(&argv, args);
+	rc = ssh_run_in(s, strvec_argv(&argv), effect, in_fd, &res);
+	strvec_clear(&argv);
+	if (rc != 0)
+		text_fail(errbuf, errsize, "%s", run_result_last_err(&res,
+				  last, sizeof(last)));
+	if (keep)
+		*keep = res;
+	else
+		run_result_clear(&res);
+	if (rc == 0)
+		return 0;
+	errno = rc == 3 ? EEXIST : rc == 4 ? ENOENT : rc == 5 ? EINVAL : EIO;
+	return -1;
+}
+
+/* ---- the operations ---- */
+
+static int ssh_exists(void *ctx, const char *path)
+{
+	int rc = sh_there(ctx, "if [ -e \"$1\" ] || [ -L \"$1\" ]; then "
+			  "exit 3; fi", (const char *const[]){ path, NULL },
+			  -1, RUN_READS, NULL, NULL, 0);
+
+	if (rc == 0)
+		return 0;
+	return errno == EEXIST ? 1 : -1;
+}
+
+static int ssh_make_dir(void *ctx, const char *path, mode_t mode)
+{
+	char m[8];
+
+	snprintf(m, sizeof(m), "%04o", (unsigned)mode & 07777);
+	/* mkdir fails on anything there; the test only names it. */
+	return sh_there(ctx, "mkdir -m \"$2\" -- \"$1\" 2>/dev/null && "
+			"exit 0; if [ -e \"$1\" ] || [ -L \"$1\" ]; then "
+			"exit 3; fi; mkdir -m \"$2\" -- \"$1\"",
+			(const char *const[]){ path, m, NULL }, -1,
+			RUN_CHANGES, NULL, NULL, 0);
+}
+
+static int ssh_write_file(void *ctx, const char *path, const char *data,
+			  size_t len, mode_t mode, char *errbuf,
+			  size_t errsize)
+{
+	char m[8];
+	int fd, rc, err;
+	size_t off = 0;
+
+	snprintf(m, sizeof(m), "%04o", (unsigned)mode & 07777);
+	/* In memory: the bytes (secrets, maybe) never touch a local disk. */
+	fd = memfd_create("qvm-file", MFD_CLOEXEC);
+	if (fd < 0)
+		return text_fail(errbuf, errsize, "cannot write %s: %s", path,
+				 strerror(errno));
+	while (off < len) {
+		ssize_t n = write(fd, data + off, len - off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			err = n < 0 ? errno : EIO;
+			close(fd);
+			errno = err;
+			return text_fail(errbuf, errsize, "cannot write %s: %s",
+					 path, strerror(err));
+		}
+		off += (size_t)n;
+	}
+	lseek(fd, 0, SEEK_SET);
+	rc = sh_there(ctx, "umask 077; if [ -e \"$1\" ] || [ -L \"$1\" ]; then "
+		      "echo \"$1: File exists\" >&2; exit 3; fi; "
+		      "t=$(mktemp \"$1.XXXXXX\") || exit 1; "
+		      "if cat > \"$t\" && chmod \"$2\" \"$t\" && "
+		      "ln \"$t\" \"$1\"; then rm -f \"$t\"; exit 0; fi; "
+		      "rm -f \"$t\"; exit 1", (const char *const[]){ path, m,
+								    NULL },
+		      fd, RUN_CHANGES, NULL, errbuf, errsize);
+	err = errno;
+	close(fd);
+	if (rc < 0) {
+		char why[512];
+
+		snprintf(why, sizeof(why), "%s", errbuf ? errbuf : "");
+		text_fail(errbuf, errsize, "cannot create %s: %s", path, why);
+	}
+	errno = err;
+	return rc;
+}
+
+static int ssh_set_mode(void *ctx, const char *path, mode_t mode)
+{
+	char m[8];
+
+	snprintf(m, sizeof(m), "%04o", (unsigned)mode & 07777);
+	return sh_there(ctx, "[ -e \"$1\" ] || exit 4; chmod \"$2\" \"$1\"",
+			(const char *const[]){ path, m, NULL }, -1,
+			RUN_CHANGES, NULL, NULL, 0);
+}
+
+static void ssh_remove_files(void *ctx, const char *const *paths)
+{
+	struct strvec argv = STRVEC_INIT;
+	struct run_result res;
+
+	if (!*paths)
+		return;
+	strvec_pushv(&argv, (const char *const[]){ "rm", "-f", "--", NULL });
+	strvec_pushv(&argv, paths);
+	ssh_run(ctx, strvec_argv(&argv), RUN_CHANGES, &res);
+	run_result_clear(&res);
+	strvec_clear(&argv);
+}
+
+static int ssh_remove_dir(void *ctx, const char *dir,
+			  const char *const *names, char *errbuf,
+			  size_t errsize)
+{
+	struct strvec args = STRVEC_INIT;
+	int rc;
+
+	strvec_push(&args, dir);
+	strvec_pushv(&args, names);
+	rc = sh_there(ctx, "d=$1; shift; for n; do rm -f -- \"$d/$n\" || "
+		      "exit 1; done; if [ -e \"$d\" ]; then rmdir -- \"$d\"; "
+		      "fi", strvec_argv(&args), -1, RUN_CHANGES, NULL, errbuf,
+		      errsize);
+	strvec_clear(&args);
+	return rc;
+}
+
+static int ssh_wait_path(void *ctx, const char *path, unsigned timeout_ms)
+{
+	char secs[32];
+	int rc;
+
+	snprintf(secs, sizeof(secs), "%u.%03u", timeout_ms / 1000,
+		 timeout_ms % 1000);
+	rc = sh_there(ctx, "timeout \"$2\" sh -c 'until [ -b \"$1\" ] || "
+		      "[ -f \"$1\" ]; do sleep 0.1; done' sh \"$1\" || exit 4",
+		      (const char *const[]){ path, secs, NULL }, -1,
+		      RUN_READS, NULL, NULL, 0);
+	if (rc == 0)
+		return 0;
+	if (signals_pending())
+		errno = EINTR;
+	else if (errno == ENOENT)
+		errno = ETIMEDOUT;
+	return -1;
+}
+
+static int ssh_copy_in(void *ctx, int src_fd, const char *src_name,
+		       const char *dest, uint64_t size,
+		       struct copy_stats *stats, char *errbuf,
+		       size_t errsize)
+{
+	struct host_ssh *s = ctx;
+
+	(void)src_fd;
+	(void)size;
+	memset(stats, 0, sizeof(*stats));
+	errno = ENOTSUP;
+	return text_fail(errbuf, errsize, "cannot stream %s into %s on %s: "
+			 "not supported over SSH yet", src_name, dest,
+			 s->target);
+}
+
+/* Prints the file's size on a line of its own, then len bytes from off. */
+static ssize_t ssh_read_at(void *ctx, const char *path, uint64_t off,
+			   void *buf, size_t len, uint64_t *size)
+{
+	struct run_result res = RUN_RESULT_INIT;
+	char o[32], l[32];
+	char *nl, *stop;
+	size_t got;
+
+	snprintf(o, sizeof(o), "%llu", (unsigned long long)off);
+	snprintf(l, sizeof(l), "%zu", len);
+	if (sh_there(ctx, "[ -e \"$1\" ] || exit 4; [ -f \"$1\" ] || exit 5; "
+		     "wc -c < \"$1\" && tail -c +$(($2 + 1)) \"$1\" | "
+		     "head -c \"$3\"", (const char *const[]){ path, o, l,
+							    NULL },
+		     -1, RUN_READS, &res, NULL, 0) < 0) {
+		int err = errno;
+
+		run_result_clear(&res);
+		errno = err;
+		return -1;
+	}
+	nl = memchr(res.out, '\n', res.out_len);
+	errno = 0;
+	*size = nl ? strtoull(res.out, &stop, 10) : 0;
+	if (!nl || errno || stop == res.out) {
+		run_result_clear(&res);
+		errno = EIO;
+		return -1;
+	}
+	got = res.out_len - (size_t)(nl + 1 - res.out);
+	if (got > len)
+		got = len;
+	memcpy(buf, nl + 1, got);
+	run_result_clear(&res);
+	return (ssize_t)got;
+}
+
+static void ssh_end(void *ctx, const char *done)
+{
+	struct host_ssh *s = ctx;
+
+	msg_info("%s on %s", done, s->target);
+}
+
+static const struct host_ops ssh_ops = {
+	.say = host_real_say,
+	.sees_changes = host_real_sees_changes,
+	.exists = ssh_exists,
+	.make_dir = ssh_make_dir,
+	.write_file = ssh_write_file,
+	.set_mode = ssh_set_mode,
+	.remove_files = ssh_remove_files,
+	.remove_dir = ssh_remove_dir,
+	.wait_path = ssh_wait_path,
+	.copy_in = ssh_copy_in,
+	.read_at = ssh_read_at,
+	.begin = host_real_begin,
+	.end = ssh_end,
+};
+
+/* ---- the connection ---- */
+
+/* ssh's last words, from the master's stderr file. */
+static void master_said(const struct host_ssh *s, char *buf, size_t size)
+{
+	char *path = xasprintf("%s/%s", s->dir, MASTER_ERR);
+	struct run_result res = RUN_RESULT_INIT;
+	FILE *f = fopen(path, "re");
+	char text[4096];
+	size_t n = 0;
+
+	if (f) {
+		n = fread(text, 1, sizeof(text) - 1, f);
+		fclose(f);
+	}
+	text[n] = '\0';
+	res.err = text;
+	res.err_len = n;
+	res.status = 255;
+	run_result_last_err(&res, buf, size);
+	free(path);
+}
+
+static int start_master(struct host_ssh *s, char *why, size_t whysize)
+{
+	struct strvec argv = STRVEC_INIT;
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	char *errpath = xasprintf("%s/%s", s->dir, MASTER_ERR);
+	char *const *child_argv;
+	const char *const *cargv;
+	struct timespec poll = { 0, 50 * 1000000L };
+	struct stat st;
+	int rc, status;
+
+	ssh_options(s, &argv);
+	strvec_pushv(&argv, (const char *const[]){ "-M", "-N", "-o",
+						   "ControlPersist=no",
+						   s->target, NULL });
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, errpath,
+					 O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	posix_spawnattr_init(&attr);
+	/* Its own group: a Ctrl-C at the terminal is qvm's, and the undo
+	 * still has the connection. */
+	posix_spawnattr_setpgroup(&attr, 0);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+	cargv = strvec_argv(&argv);
+	memcpy(&child_argv, &cargv, sizeof(child_argv));
+	rc = posix_spawnp(&s->master, "ssh", &fa, &attr, child_argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	strvec_clear(&argv);
+	free(errpath);
+	if (rc != 0) {
+		s->master = 0;
+		snprintf(why, whysize, "ssh: %s", rc == ENOENT ?
+			 "command not found" : strerror(rc));
+		return -1;
+	}
+	/* Up once its control socket is there; gone if it gave up. */
+	for (int i = 0; i < (CONNECT_TIMEOUT_S + 5) * 20; i++) {
+		if (stat(s->socket, &st) == 0 && S_ISSOCK(st.st_mode))
+			return 0;
+		if (waitpid(s->master, &status, WNOHANG) == s->master) {
+			s->master = 0;
+			master_said(s, why, whysize);
+			return -1;
+		}
+		if (signals_pending()) {
+			snprintf(why, whysize, "interrupted");
+			return -1;
+		}
+		nanosleep(&poll, NULL);
+	}
+	snprintf(why, whysize, "no connection after %d s",
+		 CONNECT_TIMEOUT_S + 5);
+	return -1;
+}
+
+int host_ssh_open(struct host_ssh *s, const char *spec, const char *task)
+{
+	const char *tmp = getenv("TMPDIR");
+	char errbuf[512];
+
+	memset(s, 0, sizeof(*s));
+	if (host_ssh_parse(spec, &s->target, &s->port, errbuf,
+			   sizeof(errbuf)) < 0)
+		return msg_error(task, "%s", errbuf);
+	/* A socket path is at most 107 bytes: /tmp, not a deep TMPDIR. */
+	s->dir = xasprintf("%s/qvm-ssh-XXXXXX", tmp && *tmp &&
+			   strlen(tmp) < 60 ? tmp : "/tmp");
+	if (!mkdtemp(s->dir)) {
+		msg_error(task, "cannot make a private directory for the SSH "
+			  "connection (%s): %s", s->dir, strerror(errno));
+		free(s->dir);
+		s->dir = NULL;
+		host_ssh_close(s);
+		return -1;
+	}
+	s->socket = xasprintf("%s/control", s->dir);
+	s->runner.run = ssh_run;
+	s->runner.ctx = s;
+	s->host.runner = &s->runner;
+	s->host.ops = &ssh_ops;
+	s->host.ctx = s;
+	if (start_master(s, errbuf, sizeof(errbuf)) < 0) {
+		msg_error(task, "cannot reach %s%s%s over SSH: %s; nothing was "
+			  "changed", s->target, s->port ? " port " : "",
+			  s->port ? s->port : "", errbuf);
+		host_ssh_close(s);
+		return -1;
+	}
+	return 0;
+}
+
+void host_ssh_close(struct host_ssh *s)
+{
+	if (s->master > 0) {
+		struct strvec argv = STRVEC_INIT;
+		struct run_result res;
+		int status;
+
+		ssh_options(s, &argv);
+		strvec_pushv(&argv, (const char *const[]){ "-O", "exit",
+							   s->target, NULL });
+		runner_real_run(NULL, strvec_argv(&argv), RUN_COMMITS, &res);
+		run_result_clear(&res);
+		strvec_clear(&argv);
+		/* It ends once the socket is closed; make sure. */
+		for (int i = 0; i < 40; i++) {
+			if (waitpid(s->master, &status, WNOHANG) == s->master)
+				break;
+			if (i == 20)
+				kill(s->master, SIGTERM);
+			nanosleep(&(struct timespec){ 0, 50000000L }, NULL);
+		}
+		s->master = 0;
+	}
+	if (s->dir) {
+		char *p = xasprintf("%s/%s", s->dir, MASTER_ERR);
+
+		unlink(p);
+		free(p);
+		if (s->socket)
+			unlink(s->socket);
+		rmdir(s->dir);
+	}
+	free(s->dir);
+	free(s->socket);
+	free(s->target);
+	free(s->port);
+	s->dir = s->socket = s->target = s->port = NULL;
+}

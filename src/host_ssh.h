@@ -1,0 +1,59 @@
+/*
+ * host_ssh: the host (host.h) on another machine, over OpenSSH.
+ *
+ * "qvm -H [USER@]HOST[:PORT]" acts there. host_ssh_open() starts one
+ * master connection (ssh -M -N, BatchMode=yes: ssh never prompts) whose
+ * control socket lives in a private directory (mkdtemp, mode 0700) that
+ * only this run knows; every remote command is then
+ *   ssh -o BatchMode=yes -o ControlMaster=no -o ControlPath=SOCKET
+ *       [-p PORT] HOST -- env LC_ALL=C LANGUAGE= 'PROG' 'ARG'...
+ * through runner_real, shell-quoted, so it costs milliseconds and the
+ * remote shell sees every argument as one word. host_ssh_close() ends the
+ * master (ssh -O exit) and removes the directory. Files are written by a
+ * remote sh that gets their bytes on its standard input (from memory:
+ * memfd_create, nothing on the local disk) into a temporary file beside
+ * the target, then link(1)s it: atomic, and never over an existing file.
+ * Nothing of qvm's is needed on the remote host: sh, coreutils, and what
+ * a local host needs (zfs, virsh, virt-install, genisoimage).
+ *
+ * Not yet: streaming an image into a remote device (copy_in fails and
+ * says so; "qvm -H HOST image" is refused before anything changes), and
+ * reconnecting when the connection drops (the undo then reports what
+ * could not be removed, by name).
+ *
+ * It touches, locally, only its private directory; remotely, only what
+ * the steps ask of the host.
+ */
+#ifndef QVM_HOST_SSH_H
+#define QVM_HOST_SSH_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "host.h"
+#include "runner.h"
+
+struct host_ssh {
+	char *target;		/* [USER@]HOST */
+	char *port;		/* or NULL: ssh's own default */
+	char *dir;		/* the private directory, or NULL */
+	char *socket;		/* DIR/control */
+	pid_t master;		/* the master ssh, or 0 */
+	struct runner runner;
+	struct host host;	/* use this once open */
+};
+
+/* Splits [USER@]HOST[:PORT] (an IPv6 address in brackets: [ADDR]:PORT)
+ * into *target and *port (malloc'd; *port NULL without one). Returns 0,
+ * or -1 with what is wrong in errbuf. */
+int host_ssh_parse(const char *spec, char **target, char **port,
+		   char *errbuf, size_t errsize);
+
+/* Connects: 0, or -1 reported under task ("cannot reach HOST: ssh's
+ * reason"), with nothing left behind. */
+int host_ssh_open(struct host_ssh *s, const char *spec, const char *task);
+
+/* Disconnects and removes the private directory; safe to call twice. */
+void host_ssh_close(struct host_ssh *s);
+
+#endif

@@ -1,0 +1,189 @@
+#!/bin/bash
+# qvm -H: vm, list, destroy and wait on a "remote" host reached over a real
+# sshd on 127.0.0.1 (its own host key, an authorized key, a free port).
+# The remote side has the zfs double in its PATH; the local side has no
+# zfs at all, so every ZFS call provably went over SSH.
+. "$(dirname "$0")/lib.sh"
+
+SSHD=$(command -v sshd || echo /usr/sbin/sshd)
+if [ ! -x "$SSHD" ] || ! command -v ssh >/dev/null; then
+	echo "not ok - sshd and ssh are needed (make deps: openssh-server)"
+	FAILED=1
+	finish
+	exit 1
+fi
+
+S=$WORK/ssh
+mkdir -p "$S" "$WORK/local"
+ssh-keygen -q -t ed25519 -N '' -f "$S/hostkey"
+ssh-keygen -q -t ed25519 -N '' -f "$S/userkey"
+ssh-keygen -q -t ed25519 -N '' -f "$S/otherkey"
+cp "$S/userkey.pub" "$S/authorized_keys"
+chmod 600 "$S/authorized_keys"
+PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+REMOTE_PATH=$WORK/bin:/usr/sbin:/usr/bin:/sbin:/bin
+cat > "$S/sshd_config" <<EOF
+Port $PORT
+ListenAddress 127.0.0.1
+HostKey $S/hostkey
+AuthorizedKeysFile $S/authorized_keys
+PidFile $S/sshd.pid
+StrictModes no
+UsePAM no
+PasswordAuthentication no
+KbdInteractiveAuthentication no
+PermitRootLogin prohibit-password
+SetEnv PATH=$REMOTE_PATH ZFS_DOUBLE_DIR=$ZFS_DOUBLE_DIR QVM_ZVOL_DIR=$QVM_ZVOL_DIR
+EOF
+write_ssh_config() {
+	cat > "$S/ssh_config" <<EOF
+Host *
+  IdentityFile $S/userkey
+  IdentitiesOnly yes
+  UserKnownHostsFile $S/known_hosts
+  StrictHostKeyChecking yes
+  LogLevel ERROR
+EOF
+	echo "[127.0.0.1]:$PORT $(cat "$1")" > "$S/known_hosts"
+}
+write_ssh_config "$S/hostkey.pub"
+mkdir -p /run/sshd 2>/dev/null
+"$SSHD" -f "$S/sshd_config" -E "$S/sshd.log"
+for _ in $(seq 50); do [ -s "$S/sshd.pid" ] && break; sleep 0.1; done
+SSHD_PID=$(cat "$S/sshd.pid")
+trap 'kill "$SSHD_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+
+# The local side: ssh (with the test's config) and nothing of ZFS.
+cat > "$WORK/local/ssh" <<EOF
+#!/bin/sh
+exec /usr/bin/ssh -F "$S/ssh_config" "\$@"
+EOF
+chmod +x "$WORK/local/ssh"
+LOCAL_PATH=$WORK/local:/usr/bin:/bin
+H=127.0.0.1:$PORT
+
+# The base image, made on the remote side (the double's state is there).
+make_raw "$WORK/cloud.raw" 32
+"$QVM" image "$WORK/cloud.raw" tank/debian12 >/dev/null
+check "set-up: base image" eval "zfs list -H -o name tank/debian12@base >/dev/null"
+
+cat > "$WORK/web1.yaml" <<'EOF2'
+---
+qvm: vm
+name: web1
+connect: test:///default
+memory: 512
+os-variant: debian11
+graphics: none
+disk:
+  bus: virtio
+  zvol:
+    base: tank/debian12
+---
+qvm: user-data
+password: s3cret
+---
+qvm: meta-data
+EOF2
+
+rq() { PATH=$LOCAL_PATH run_qvm "$@"; }
+
+check "the local side has no zfs" eval '! PATH=$LOCAL_PATH command -v zfs'
+
+# --- vm over SSH ---
+calls=$(wc -l < "$ZFS_DOUBLE_DIR/log")
+rq -H "$H" vm "$WORK/web1.yaml"
+check "vm over SSH: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "vm over SSH: says where" contains "$OUT" "VM web1 created on 127.0.0.1"
+check "vm over SSH: the clone exists there" \
+	eval "zfs list -H -o name tank/web1 >/dev/null"
+check "vm over SSH: zfs ran there" \
+	eval '[ "$(wc -l < "$ZFS_DOUBLE_DIR/log")" -gt "$calls" ]'
+check "vm over SSH: the seed ISO is there, mode 0600" \
+	eval '[ "$(stat -c %a "$QVM_SEED_DIR/web1/seed.iso")" = 600 ]'
+check "vm over SSH: no seed file is left beside it" \
+	eval '[ "$(ls -A "$QVM_SEED_DIR/web1")" = seed.iso ]'
+check "vm over SSH: the seed directory is 0711" \
+	eval '[ "$(stat -c %a "$QVM_SEED_DIR/web1")" = 711 ]'
+check "vm over SSH: no control socket left" \
+	eval '! ls -d "${TMPDIR:-/tmp}"/qvm-ssh-* 2>/dev/null | grep -q .'
+
+# --- list over SSH ---
+rq -H "$H" list -H
+check "list over SSH: exit 0" [ "$RC" -eq 0 ]
+check "list over SSH: the image" contains "$OUT" "tank/debian12	image"
+check "list over SSH: the VM" contains "$OUT" "tank/web1	vm	web1"
+rq --host="$H" list
+check "list --host: exit 0" [ "$RC" -eq 0 ]
+QVM_HOST=$H rq list -H
+check "QVM_HOST: list there" contains "$OUT" "tank/web1	vm	web1"
+
+# --- wait over SSH: the console log is read there ---
+FINAL='[   45.7] cloud-init[901]: Cloud-init v. 22.4.2 finished at Thu, 26 Nov 2026 01:23:45 +0000. Datasource DataSourceNoCloud [seed=/dev/sr0][dsmode=net].  Up 45.67 seconds'
+printf 'booting\r\n%s\r\n' "$FINAL" > "$QVM_SEED_DIR/web1/console.log"
+rq -H "$H" wait -t 5 web1
+check "wait over SSH: ready ($ERR)" \
+	eval '[ "$RC" -eq 0 ] && contains "$OUT" "VM web1 ready after"'
+rm -f "$QVM_SEED_DIR/web1/console.log"
+
+# --- a refusal over SSH changes nothing ---
+before=$(state)
+rq -H "$H" vm "$WORK/web1.yaml"
+check "vm over SSH again: refused" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "tank/web1 already exists"'
+check "vm over SSH again: nothing changed" [ "$(state)" = "$before" ]
+
+# --- a failure over SSH is undone there ---
+fail_next clone '*' 1 "cannot create 'tank/web2': out of space"
+sed 's/name: web1/name: web2/' "$WORK/web1.yaml" > "$WORK/web2.yaml"
+before=$(state)
+rq -H "$H" vm "$WORK/web2.yaml"
+check "failed clone over SSH: exit 1" [ "$RC" -eq 1 ]
+check "failed clone over SSH: the seed was removed there" \
+	[ "$(state)" = "$before" ]
+check "failed clone over SSH: says it undid it" \
+	contains "$OUT" "Undid: removed seed directory $QVM_SEED_DIR/web2"
+
+# --- destroy over SSH ---
+rq -H "$H" destroy web1
+check "destroy over SSH: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "destroy over SSH: the clone is gone" \
+	eval '! zfs list -H -o name tank/web1 2>/dev/null'
+check "destroy over SSH: the seed is gone" [ ! -e "$QVM_SEED_DIR/web1" ]
+
+# --- image over SSH: not yet, and says so before any change ---
+before=$(state)
+rq -H "$H" image "$WORK/cloud.raw" tank/other
+check "image over SSH: refused" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "not supported over SSH yet"'
+check "image over SSH: nothing changed" [ "$(state)" = "$before" ]
+
+# --- check stays local ---
+rq -H "$H" check "$WORK/web1.yaml"
+check "check with -H: refused (it is local)" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "check"'
+
+# --- the host key does not match ---
+write_ssh_config "$S/otherkey.pub"
+before=$(state)
+rq -H "$H" list
+check "host key mismatch: exit 1" [ "$RC" -eq 1 ]
+check "host key mismatch: says so" \
+	eval 'contains "$ERR" "cannot reach 127.0.0.1 port $PORT over SSH" && contains "$ERR" "key"'
+rq -H "$H" vm "$WORK/web1.yaml"
+check "host key mismatch: vm changes nothing" \
+	eval '[ "$RC" -eq 1 ] && [ "$(state)" = "$before" ]'
+write_ssh_config "$S/hostkey.pub"
+
+# --- an unreachable host ---
+DEAD=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+rq -H "127.0.0.1:$DEAD" vm "$WORK/web1.yaml"
+check "unreachable: exit 1, clear error" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "cannot reach 127.0.0.1 port $DEAD over SSH" && contains "$ERR" "nothing was changed"'
+check "unreachable: nothing changed" [ "$(state)" = "$before" ]
+rq -H "bad host:x" list
+check "a malformed host: refused" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "bad host:x"'
+
+kill "$SSHD_PID"
+finish
