@@ -101,7 +101,9 @@ expect() {
 # Commands and global options (src/main.c's table).
 expect "qvm " "check destroy image list vm wait"
 expect "qvm d" "destroy"
-expect "qvm -" "--dry-run --help --version -V -h -n"
+expect "qvm -" "--dry-run --help --host --version -H -V -h -n"
+expect "qvm -H host2 " "check destroy image list vm wait"
+expect "qvm --host root@host2:2222 destroy " "db:1 tank/images/debian12 web1"
 expect "qvm --d" "--dry-run"
 expect "qvm -n " "image vm"
 expect "qvm --dry-run v" "vm"
