@@ -53,7 +53,7 @@ RC=$?
 check "man -l on the installed page succeeds" [ "$RC" -eq 0 ]
 check "man -l: the page's NAME line" \
 	contains "$OUT" "qvm -- provision libvirt virtual machines"
-check "man -l: its SYNOPSIS" contains "$OUT" "qvm destroy [-c URI] NAME"
+check "man -l: its SYNOPSIS" contains "$OUT" "qvm [-H HOST] destroy [-c URI] NAME"
 
 HELPERS=/usr/share/bash-completion/bash_completion
 OUT=$(bash -c '. "$1" && . "$2" && complete -p qvm' sh "$HELPERS" \
