@@ -242,6 +242,31 @@ static int block_nonzero(const unsigned char *p, size_t n)
 	return p[0] || memcmp(p, p + 1, n - 1);
 }
 
+/* count and floor: PATH opened for reading, its size in *st. */
+static int open_image(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || fstat(fd, st) < 0)
+		die(path);
+	return fd;
+}
+
+/* The next data extent at or after off as [*d, *h); 0 when only a hole is
+ * left. */
+static int next_extent(int fd, off_t off, off_t *d, off_t *h)
+{
+	*d = lseek(fd, off, SEEK_DATA);
+	if (*d < 0 && errno == ENXIO)
+		return 0;
+	if (*d < 0)
+		die("SEEK_DATA");
+	*h = lseek(fd, *d, SEEK_HOLE);
+	if (*h < 0)
+		die("SEEK_HOLE");
+	return 1;
+}
+
 static int cmd_count(int argc, char **argv)
 {
 	uint64_t nz4 = 0, nz16 = 0, nz64 = 0, ext_bytes = 0, extents = 0;
@@ -255,22 +280,11 @@ static int cmd_count(int argc, char **argv)
 		fputs("usage: benchtool count PATH\n", stderr);
 		return 2;
 	}
-	fd = open(argv[2], O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		die(argv[2]);
+	fd = open_image(argv[2], &st);
 	buf = aligned_alloc(BLK, CHUNK);
 	if (!buf)
 		die("allocating");
-	for (;;) {
-		off_t d = lseek(fd, off, SEEK_DATA), h;
-
-		if (d < 0 && errno == ENXIO)
-			break;
-		if (d < 0)
-			die("SEEK_DATA");
-		h = lseek(fd, d, SEEK_HOLE);
-		if (h < 0)
-			die("SEEK_HOLE");
+	for (off_t d, h; next_extent(fd, off, &d, &h); off = h) {
 		extents++;
 		ext_bytes += (uint64_t)(h - d);
 		/* Whole 4 KiB blocks from the one holding d. */
@@ -300,7 +314,6 @@ static int cmd_count(int argc, char **argv)
 			}
 			o += r;
 		}
-		off = h;
 	}
 	printf("%llu %llu %llu %llu %llu\n", (unsigned long long)nz4,
 	       (unsigned long long)nz16, (unsigned long long)nz64,
@@ -324,23 +337,12 @@ static int cmd_floor(int argc, char **argv)
 		fputs("usage: benchtool floor PATH\n", stderr);
 		return 2;
 	}
-	fd = open(argv[2], O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || fstat(fd, &st) < 0)
-		die(argv[2]);
+	fd = open_image(argv[2], &st);
 	buf = aligned_alloc(BLK, COPY_BUF_SIZE);
 	if (!buf)
 		die("allocating");
 	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-	for (;;) {
-		off_t d = lseek(fd, off, SEEK_DATA), h;
-
-		if (d < 0 && errno == ENXIO)
-			break;
-		if (d < 0)
-			die("SEEK_DATA");
-		h = lseek(fd, d, SEEK_HOLE);
-		if (h < 0)
-			die("SEEK_HOLE");
+	for (off_t d, h; next_extent(fd, off, &d, &h); off = h) {
 		for (off_t o = d; o < h;) {
 			size_t len = (uint64_t)(h - o) < COPY_BUF_SIZE ?
 				     (size_t)(h - o) : COPY_BUF_SIZE;
@@ -372,7 +374,6 @@ static int cmd_floor(int argc, char **argv)
 			o += r;
 			done += (uint64_t)r;
 		}
-		off = h;
 	}
 	printf("%llu\n", (unsigned long long)done);
 	free(buf);
