@@ -139,20 +139,13 @@ static int has_base(const struct runner *r, const char *image, int *yes)
 static const char *domain_state(const struct runner *r,
 				const struct tagged *e, char *buf, size_t size)
 {
-	struct strvec argv = STRVEC_INIT;
-	struct run_result res = RUN_RESULT_INIT;
+	int rc = virsh_domain_state(r, e->connect, e->uuid ? e->uuid :
+				    e->vm_name, buf, size);
 
-	virsh_argv(&argv, e->connect, "domstate", e->uuid ? e->uuid :
-		   e->vm_name);
-	runner_run(r, strvec_argv(&argv), RUN_READS, &res);
-	if (res.status == 0 && res.out[0] && res.out[0] != '\n')
-		snprintf(buf, size, "%.*s", (int)strcspn(res.out, "\n"),
-			 res.out);
-	else
-		snprintf(buf, size, "%s", res.status != 0 &&
-			 virsh_domain_missing(&res) ? "missing" : "unknown");
-	run_result_clear(&res);
-	strvec_clear(&argv);
+	if (rc == 0)
+		snprintf(buf, size, "missing");
+	else if (rc < 0 || !buf[0])
+		snprintf(buf, size, "unknown");
 	return buf;
 }
 

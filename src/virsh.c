@@ -106,6 +106,30 @@ static char *dominfo_name(const char *out)
 	return NULL;
 }
 
+int virsh_domain_state(const struct runner *r, const char *connect,
+		       const char *domain, char *buf, size_t size)
+{
+	struct strvec argv = STRVEC_INIT;
+	struct run_result res = RUN_RESULT_INIT;
+	int rc = 1;
+
+	virsh_argv(&argv, connect, "domstate", domain);
+	runner_run(r, strvec_argv(&argv), RUN_READS, &res);
+	if (res.status != 0) {
+		rc = virsh_domain_missing(&res) ? 0 : -1;
+		run_result_last_err(&res, buf, size);
+	} else {
+		size_t n = strcspn(res.out, "\n");
+
+		while (n && (res.out[n - 1] == ' ' || res.out[n - 1] == '\r'))
+			n--;
+		snprintf(buf, size, "%.*s", (int)n, res.out);
+	}
+	run_result_clear(&res);
+	strvec_clear(&argv);
+	return rc;
+}
+
 int virsh_domain_lookup(const struct runner *r, const char *connect,
 			const char *name, char **found, char *errbuf,
 			size_t errsize)

@@ -44,6 +44,14 @@ int virsh_domain_lookup(const struct runner *r, const char *connect,
 			const char *name, char **found, char *errbuf,
 			size_t errsize);
 
+/* The state of domain (a name or UUID) as "virsh [-c URI] domstate" says
+ * it ("running", "shut off", ...; its first line, trailing blanks cut),
+ * in buf. Returns 1; 0 if virsh says no such domain; -1 on any other
+ * failure, with its reason ("exit status N" or virsh's last line) in
+ * buf. */
+int virsh_domain_state(const struct runner *r, const char *connect,
+		       const char *domain, char *buf, size_t size);
+
 /* How virsh_domain_remove() treats the domain's stop. */
 enum virsh_stop {
 	VIRSH_STOP_NONE,	/* it does not run: undefine only */

@@ -48,32 +48,16 @@ int wait_parse_timeout(const char *s, unsigned *seconds, char *errbuf,
 static int domain_state(const struct runner *r, const struct wait_target *t,
 			const char *task, char *buf, size_t size)
 {
-	struct strvec argv = STRVEC_INIT;
-	struct run_result res = RUN_RESULT_INIT;
-	char why[512];
-	int rc = 0;
-
-	virsh_argv(&argv, t->connect, "domstate", t->domain);
-	runner_run(r, strvec_argv(&argv), RUN_READS, &res);
-	if (res.status != 0) {
-		if (virsh_domain_missing(&res))
-			rc = msg_error(task, "domain %s is gone (it was "
-				       "undefined while qvm waited)", t->name);
-		else
-			rc = msg_error(task, "cannot read the state of domain "
-				       "%s: %s; the VM stays as it is",
-				       t->name, run_result_last_err(&res, why,
-								    sizeof(why)));
-	} else {
-		size_t n = strcspn(res.out, "\n");
-
-		while (n && (res.out[n - 1] == ' ' || res.out[n - 1] == '\r'))
-			n--;
-		snprintf(buf, size, "%.*s", (int)n, res.out);
+	switch (virsh_domain_state(r, t->connect, t->domain, buf, size)) {
+	case 1:
+		return 0;
+	case 0:
+		return msg_error(task, "domain %s is gone (it was undefined "
+				 "while qvm waited)", t->name);
+	default:
+		return msg_error(task, "cannot read the state of domain %s: "
+				 "%s; the VM stays as it is", t->name, buf);
 	}
-	run_result_clear(&res);
-	strvec_clear(&argv);
-	return rc;
 }
 
 /* Addresses libvirt knows (a libvirt network's leases, the host's ARP
@@ -174,7 +158,7 @@ int wait_ready(const struct host *h, const struct wait_target *t,
 	struct console_reader *cr = xmalloc(sizeof(*cr));
 	struct console_status st = CONSOLE_STATUS_INIT;
 	double deadline = wait_now() + t->timeout;
-	char state[64] = "";
+	char state[512] = "";
 	char err[512];
 	bool seen_log = false;
 	int rc = -1;
