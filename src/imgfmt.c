@@ -86,25 +86,26 @@ static const struct {
 static const struct {
 	const char *name;
 	const char *advice;
+	enum img_wrapper wrapper;
 	size_t offset;
 	const char *magic;
 	size_t len;
 } not_a_disk[] = {
-#define MAGIC(name, advice, offset, magic) \
-	{ name, advice, offset, magic, sizeof(magic) - 1 }
-	MAGIC("xz-compressed", "decompress it first: xz -dk", 0,
+#define MAGIC(name, advice, wrapper, offset, magic) \
+	{ name, advice, wrapper, offset, magic, sizeof(magic) - 1 }
+	MAGIC("xz-compressed", "decompress it first: xz -dk", IMG_XZ, 0,
 	      "\xfd" "7zXZ\0"),
 	/* gzip with deflate, its only compression method. */
-	MAGIC("gzip-compressed", "decompress it first: gzip -dk", 0,
-	      "\x1f\x8b\x08"),
-	MAGIC("zstd-compressed", "decompress it first: zstd -d", 0,
+	MAGIC("gzip-compressed", "decompress it first: gzip -dk", IMG_GZIP,
+	      0, "\x1f\x8b\x08"),
+	MAGIC("zstd-compressed", "decompress it first: zstd -d", IMG_ZSTD, 0,
 	      "\x28\xb5\x2f\xfd"),
 	/* "BZh", the block size 1-9, then a block's or the end's magic:
 	 * matched by bzip2_magic() below. */
 	MAGIC("a tar archive", "extract the disk image from it first: tar -xf",
-	      257, "ustar"),
+	      IMG_TAR, 257, "ustar"),
 	MAGIC("a zip archive", "extract the disk image from it first: unzip",
-	      0, "PK\x03\x04"),
+	      IMG_BARE, 0, "PK\x03\x04"),
 #undef MAGIC
 };
 
@@ -377,6 +378,7 @@ static void probe_other(const unsigned char *buf, size_t n,
 			info->format = IMG_NOT_A_DISK;
 			info->name = not_a_disk[i].name;
 			info->advice = not_a_disk[i].advice;
+			info->wrapper = not_a_disk[i].wrapper;
 			return;
 		}
 	}
@@ -384,7 +386,26 @@ static void probe_other(const unsigned char *buf, size_t n,
 		info->format = IMG_NOT_A_DISK;
 		info->name = "bzip2-compressed";
 		info->advice = "decompress it first: bzip2 -dk";
+		info->wrapper = IMG_BZIP2;
 	}
+}
+
+void imgfmt_identify(const unsigned char *buf, size_t n,
+		     struct img_info *info)
+{
+	memset(info, 0, sizeof(*info));
+	if (has_magic(buf, n, 0, "QFI\xfb", 4)) {
+		uint32_t version = n >= 8 ? be32(buf + 4) : 0;
+
+		info->format = version == 2 || version == 3 ? IMG_QCOW2
+							    : IMG_UNSUPPORTED;
+		info->name = version == 2 || version == 3 ? "qcow2" : "qcow";
+		info->virtual_size = n >= 32 ? be64(buf + 24) : 0;
+		return;
+	}
+	probe_other(buf, n, info);
+	if (info->format == IMG_RAW)
+		info->name = "raw";
 }
 
 int imgfmt_probe(int fd, struct img_info *info, char *errbuf,

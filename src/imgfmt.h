@@ -32,6 +32,17 @@ enum img_format {
 	IMG_NOT_A_DISK,		/* compressed data or an archive */
 };
 
+/* What an IMG_NOT_A_DISK holds its content in, when qvm can take it
+ * out: a compression (xz, gzip, zstd, bzip2) or a tar archive. */
+enum img_wrapper {
+	IMG_BARE,		/* none qvm opens (zip), or not wrapped */
+	IMG_XZ,
+	IMG_GZIP,
+	IMG_ZSTD,
+	IMG_BZIP2,
+	IMG_TAR,
+};
+
 /* Where a qcow2's tables are (from its header), for imgfmt_qcow2_intact. */
 struct qcow2_layout {
 	uint32_t cluster_bits;
@@ -49,6 +60,7 @@ struct img_info {
 	const char *advice;	/* IMG_NOT_A_DISK: what to do, ending in the
 				 * command to run on the file ("decompress
 				 * it first: xz -dk") */
+	enum img_wrapper wrapper;	/* IMG_NOT_A_DISK: what it is */
 	uint64_t virtual_size;	/* size of the disk it holds, in bytes */
 	uint64_t file_size;
 	struct qcow2_layout qcow2;
@@ -60,6 +72,14 @@ struct img_info {
  * error here: info->format says so. */
 int imgfmt_probe(int fd, struct img_info *info, char *errbuf,
 		 size_t errsize);
+
+/* What the first n bytes of a stream are, by their magic only (nothing
+ * else is read): qcow2 (virtual_size from its header when n >= 32),
+ * another disk format, a compression or archive (info->wrapper), or raw
+ * (virtual_size 0: a stream's size is known at its end). For the layers
+ * of a source that is not a plain file (source.h). */
+void imgfmt_identify(const unsigned char *buf, size_t n,
+		     struct img_info *info);
 
 /* For an IMG_QCOW2 info from imgfmt_probe() on the same fd: 0 if every
  * table and every cluster the image maps lies within the file, else -1

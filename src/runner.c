@@ -5,9 +5,11 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -258,7 +260,7 @@ static char *locate(const char *prog)
 /* In the child, between fork and exec: async-signal-safe calls only. An
  * exec failure is reported back through the report pipe as an errno. */
 static void child(const char *path, char *const *argv, char *const *env,
-		  int in, int out, int err, int report)
+		  int in, int out, int err, int report, pid_t pgid)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 	struct sigaction sa;
@@ -267,7 +269,7 @@ static void child(const char *path, char *const *argv, char *const *env,
 
 	/* Default dispositions and nothing blocked, whatever qvm set. */
 	/* Its own process group: the terminal's Ctrl-C is qvm's to handle. */
-	setpgid(0, 0);
+	setpgid(0, pgid);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_DFL;
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
@@ -316,7 +318,7 @@ int runner_real_run(void *ctx, const char *const *argv,
 	if (pid == 0)
 		child(path, child_argv, env,
 		      ctx ? ((const struct runner_stdin *)ctx)->fd : -1,
-		      out[1], err[1], report[1]);
+		      out[1], err[1], report[1], 0);
 	setpgid(pid, pid);	/* either side may win the race */
 	free(path);
 	free(env);
@@ -375,3 +377,250 @@ fail:
 }
 
 const struct runner runner_real = { runner_real_run, NULL };
+
+/* ---- pipelines ---- */
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* The end of a memory file (at most keep bytes, the rest dropped from the
+ * front), NUL-terminated; *len its length. overflow: it held more. */
+static char *read_memfile(int fd, size_t keep, size_t *len, bool *overflow)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+	off_t start = 0;
+	size_t n, got = 0;
+	char *buf;
+
+	if (end < 0)
+		end = 0;
+	if ((uint64_t)end > keep)
+		start = end - (off_t)keep;
+	if (overflow)
+		*overflow = start > 0;
+	n = (size_t)(end - start);
+	buf = xmalloc(n + 1);
+	while (got < n) {
+		ssize_t r = pread(fd, buf + got, n - got, start + (off_t)got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	buf[got] = '\0';
+	*len = got;
+	return buf;
+}
+
+static int memfile(const char *name)
+{
+	return memfd_create(name, MFD_CLOEXEC);
+}
+
+/* Starts one child of a pipeline: 0, or -1 with errno (exec failed). */
+static int start_one(const char *const *argv, int in, int out, int err,
+		     struct run_pipeline *p, size_t i)
+{
+	char *const *child_argv;
+	int report[2];
+	char **env;
+	char *path;
+	ssize_t got;
+	pid_t pid;
+	int e = 0;
+
+	path = locate(argv[0]);
+	if (!path)
+		return -1;
+	if (pipe2(report, O_CLOEXEC) < 0) {
+		e = errno;
+		free(path);
+		errno = e;
+		return -1;
+	}
+	memcpy(&child_argv, &argv, sizeof(child_argv));
+	env = child_environ();
+	pid = fork();
+	if (pid == 0)
+		child(path, child_argv, env, in, out, err, report[1],
+		      p->pgid);
+	e = errno;
+	free(path);
+	free(env);
+	close(report[1]);
+	if (pid < 0) {
+		close(report[0]);
+		errno = e;
+		return -1;
+	}
+	setpgid(pid, p->pgid ? p->pgid : pid);
+	if (!p->pgid)
+		p->pgid = pid;
+	p->pid[i] = pid;
+	do
+		got = read(report[0], &e, sizeof(e));
+	while (got < 0 && errno == EINTR);
+	close(report[0]);
+	if (got == (ssize_t)sizeof(e)) {
+		wait_child(pid, false);
+		p->pid[i] = 0;
+		errno = e;
+		return -1;
+	}
+	return 0;
+}
+
+int runner_spawn(const char *const *const *argvs, size_t n, int in_fd,
+		 int capture_out, struct run_pipeline *p,
+		 struct run_result *res)
+{
+	int prev = -1;		/* what the next child reads */
+	int e;
+
+	memset(p, 0, sizeof(*p));
+	p->in = p->out = p->out_fd = -1;
+	for (size_t i = 0; i < RUN_PIPE_MAX; i++)
+		p->err_fd[i] = -1;
+	memset(res, 0, sizeof(*res));
+	if (n == 0 || n > RUN_PIPE_MAX) {
+		errno = EINVAL;
+		return spawn_failed("pipeline", EINVAL, res);
+	}
+	p->n = n;
+	if (in_fd == RUN_STDIN_PIPE) {
+		int fds[2];
+
+		if (pipe2(fds, O_CLOEXEC) < 0)
+			goto fail;
+		prev = fds[0];
+		p->in = fds[1];
+	} else {
+		prev = in_fd < 0 ? open("/dev/null", O_RDONLY | O_CLOEXEC)
+				 : fcntl(in_fd, F_DUPFD_CLOEXEC, 3);
+		if (prev < 0)
+			goto fail;
+	}
+	for (size_t i = 0; i < n; i++) {
+		int out[2] = { -1, -1 };
+		int rc;
+
+		p->err_fd[i] = memfile("qvm-stderr");
+		if (p->err_fd[i] < 0)
+			goto fail;
+		if (i + 1 < n || !capture_out) {
+			if (pipe2(out, O_CLOEXEC) < 0)
+				goto fail;
+		} else {
+			p->out_fd = memfile("qvm-stdout");
+			if (p->out_fd < 0)
+				goto fail;
+			out[1] = p->out_fd;
+		}
+		rc = start_one(argvs[i], prev, out[1], p->err_fd[i], p, i);
+		e = errno;
+		close_fd(&prev);
+		if (out[1] != p->out_fd)
+			close(out[1]);
+		prev = out[0];
+		if (rc < 0) {
+			close_fd(&prev);
+			spawn_failed(argvs[i][0], e, res);
+			goto stop;
+		}
+	}
+	p->out = prev;
+	return 0;
+
+fail:
+	e = errno;
+	close_fd(&prev);
+	spawn_failed(argvs[0][0], e, res);
+stop:
+	e = errno;
+	{
+		struct run_result ignored[RUN_PIPE_MAX];
+
+		runner_pipeline_stop(p);
+		runner_pipeline_wait(p, ignored);
+		for (size_t i = 0; i < p->n; i++)
+			run_result_clear(&ignored[i]);
+	}
+	errno = e;
+	return -1;
+}
+
+void runner_pipeline_stop(struct run_pipeline *p)
+{
+	if (p->pgid > 0)
+		kill(-p->pgid, SIGTERM);
+}
+
+/* Waits for pid; once stopped (or interrupted), SIGKILL for the group
+ * after the grace period. */
+static int wait_stoppable(struct run_pipeline *p, pid_t pid)
+{
+	long long term_sent = 0;
+	int wstatus;
+
+	for (;;) {
+		pid_t r = waitpid(pid, &wstatus, WNOHANG);
+
+		if (r == pid)
+			break;
+		if (r < 0 && errno != EINTR)
+			return 128 + SIGKILL;
+		if (signals_interrupting() && !term_sent) {
+			kill(-p->pgid, SIGTERM);
+			term_sent = now_ms();
+		} else if (term_sent && now_ms() - term_sent > TERM_GRACE_MS) {
+			kill(-p->pgid, SIGKILL);
+		}
+		poll(NULL, 0, 10);
+	}
+	if (WIFSIGNALED(wstatus))
+		return 128 + WTERMSIG(wstatus);
+	return WEXITSTATUS(wstatus);
+}
+
+int runner_pipeline_wait(struct run_pipeline *p, struct run_result *res)
+{
+	int rc = 0;
+
+	close_fd(&p->in);
+	close_fd(&p->out);
+	for (size_t i = 0; i < p->n; i++) {
+		memset(&res[i], 0, sizeof(res[i]));
+		res[i].status = p->pid[i] ? wait_stoppable(p, p->pid[i]) : -1;
+		p->pid[i] = 0;
+		if (p->err_fd[i] >= 0)
+			res[i].err = read_memfile(p->err_fd[i], RUN_ERR_KEEP,
+						  &res[i].err_len, NULL);
+		else
+			res[i].err = xstrdup("");
+		close_fd(&p->err_fd[i]);
+		res[i].out = xstrdup("");
+		if (res[i].status != 0)
+			rc = -1;
+	}
+	if (p->out_fd >= 0 && p->n) {
+		struct run_result *last = &res[p->n - 1];
+		bool over;
+
+		free(last->out);
+		last->out = read_memfile(p->out_fd, RUN_CAPTURE_MAX,
+					 &last->out_len, &over);
+		if (over) {
+			last->status = RUN_OUTPUT_TOO_LONG;
+			rc = -1;
+		}
+	}
+	close_fd(&p->out_fd);
+	p->pgid = 0;
+	return rc;
+}

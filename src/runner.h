@@ -95,4 +95,50 @@ struct runner_stdin {
 	int fd;
 };
 
+/*
+ * A pipeline: programs connected by pipes, for data that flows through
+ * qvm (a download, a decompressor, tar), started by runner_spawn():
+ *   argvs[0] | argvs[1] | ... | argvs[n-1]
+ * The first reads in_fd (from where it stands), or with RUN_STDIN_PIPE a
+ * pipe whose write end qvm holds in ->in. The last writes into a pipe
+ * whose read end qvm holds in ->out, or with capture_out into a memory
+ * file that runner_pipeline_wait() reads into res[n-1].out. Each child's
+ * stderr goes to a memory file of its own (its last RUN_ERR_KEEP bytes
+ * end up in res[i].err). All run in one process group of their own, in
+ * the C locale, with default signal dispositions, as runner_run's
+ * children. qvm's ends are O_CLOEXEC.
+ */
+#define RUN_PIPE_MAX 4
+#define RUN_STDIN_PIPE (-2)
+#define RUN_ERR_KEEP 4096
+
+struct run_pipeline {
+	int in;			/* RUN_STDIN_PIPE: the first's stdin; else -1 */
+	int out;		/* the last's stdout unless captured; else -1 */
+	size_t n;
+	int pid[RUN_PIPE_MAX];	/* 0: not running */
+	int pgid;
+	int err_fd[RUN_PIPE_MAX];
+	int out_fd;		/* capture_out: the memory file */
+};
+
+/* 0, or -1 with errno and res[0].err saying which program could not be
+ * started ("xz: command not found"); then nothing is left running. */
+int runner_spawn(const char *const *const *argvs, size_t n, int in_fd,
+		 int capture_out, struct run_pipeline *p,
+		 struct run_result *res);
+
+/* Asks the whole pipeline to stop (SIGTERM to its process group); a
+ * child that does not exit within a grace period is killed in
+ * runner_pipeline_wait(). */
+void runner_pipeline_stop(struct run_pipeline *p);
+
+/* Closes qvm's ends, waits for every child (stopping them all if qvm is
+ * interrupted meanwhile) and fills res[0..n-1]: status as runner_run's
+ * (128+N: killed by signal N), err (the end of its stderr), and for a
+ * captured last stdout its out (at most RUN_CAPTURE_MAX bytes; more is
+ * RUN_OUTPUT_TOO_LONG). Returns 0 if every child exited with 0, else -1.
+ * The caller clears each res[i]. */
+int runner_pipeline_wait(struct run_pipeline *p, struct run_result *res);
+
 #endif

@@ -1,0 +1,651 @@
+#include "source.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "signals.h"
+#include "strvec.h"
+#include "text.h"
+
+/* What the tee thread moves at a time. */
+#define TEE_BUF (128u * 1024)
+
+static const char *const xz_argv[] = { "xz", "-dc", NULL };
+static const char *const gzip_argv[] = { "gzip", "-dc", NULL };
+static const char *const zstd_argv[] = { "zstd", "-dc", NULL };
+static const char *const bzip2_argv[] = { "bzip2", "-dc", NULL };
+/* -v with -O: the members' names on stderr, so their number is known. */
+static const char *const tar_argv[] = { "tar", "-x", "-v", "-O", "-f", "-",
+					NULL };
+
+const char *const *source_unwrap_argv(enum img_wrapper w)
+{
+	switch (w) {
+	case IMG_XZ:
+		return xz_argv;
+	case IMG_GZIP:
+		return gzip_argv;
+	case IMG_ZSTD:
+		return zstd_argv;
+	case IMG_BZIP2:
+		return bzip2_argv;
+	case IMG_TAR:
+		return tar_argv;
+	case IMG_BARE:
+		break;
+	}
+	return NULL;
+}
+
+void source_curl_argv(struct strvec *argv, const char *url)
+{
+	strvec_pushv(argv, (const char *const[]){
+		"curl", "--fail", "--location", "--silent", "--show-error",
+		"--proto", "=http,https,file", "--proto-redir", "=http,https",
+		url, NULL });
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c = tolower(c);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+/* The last component of [start, end), %XX decoded when url. */
+static char *last_component(const char *start, const char *end, bool url)
+{
+	const char *p = end;
+	char *name, *o;
+
+	while (p > start && p[-1] != '/')
+		p--;
+	name = xmalloc((size_t)(end - p) + 1);
+	o = name;
+	for (; p < end; p++) {
+		if (url && *p == '%' && end - p >= 3 && hexval(p[1]) >= 0 &&
+		    hexval(p[2]) >= 0) {
+			*o++ = (char)(hexval(p[1]) * 16 + hexval(p[2]));
+			p += 2;
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+	return name;
+}
+
+int source_parse(const char *arg, struct source *s, char *errbuf,
+		 size_t errsize)
+{
+	const char *sep = strstr(arg, "://");
+	const char *path, *end;
+
+	memset(s, 0, sizeof(*s));
+	s->arg = arg;
+	if (sep && sep > arg && strspn(arg, "abcdefghijklmnopqrstuvwxyz"
+				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
+				== (size_t)(sep - arg)) {
+		size_t n = (size_t)(sep - arg);
+
+		if (!(n == 4 && strncasecmp(arg, "http", 4) == 0) &&
+		    !(n == 5 && strncasecmp(arg, "https", 5) == 0) &&
+		    !(n == 4 && strncasecmp(arg, "file", 4) == 0))
+			return text_fail(errbuf, errsize, "'%.*s' URLs are not "
+					 "supported: qvm fetches http://, "
+					 "https:// and file:// URLs", (int)n,
+					 arg);
+		s->url = true;
+		path = strchr(sep + 3, '/');
+		if (!path)
+			path = sep + strlen(sep);
+		end = path + strcspn(path, "?#");
+		s->name = last_component(path, end, true);
+		if (!*s->name) {
+			source_clear(s);
+			return text_fail(errbuf, errsize, "the URL names no "
+					 "file (its path ends in '/')");
+		}
+		return 0;
+	}
+	s->name = last_component(arg, arg + strlen(arg), false);
+	return 0;
+}
+
+void source_clear(struct source *s)
+{
+	free(s->name);
+	s->name = NULL;
+}
+
+/* Reads up to len bytes from fd (a pipe); stops early on an interrupt. */
+static size_t read_some(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+
+	while (got < len && !signals_pending()) {
+		ssize_t r = read(fd, buf + got, len - got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	return got;
+}
+
+static void clear_results(struct run_result *res, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		run_result_clear(&res[i]);
+}
+
+/* The first SOURCE_PROBE_BYTES of a URL: curl, stopped once they came. */
+static int probe_url(const struct source *s, unsigned char *buf,
+		     size_t *len, char *errbuf, size_t errsize)
+{
+	struct strvec argv = STRVEC_INIT;
+	struct run_pipeline p;
+	struct run_result res;
+	const char *const *argvs[1];
+	char last[512];
+	int rc;
+
+	source_curl_argv(&argv, s->arg);
+	argvs[0] = strvec_argv(&argv);
+	rc = runner_spawn(argvs, 1, -1, 0, &p, &res);
+	strvec_clear(&argv);
+	if (rc < 0) {
+		text_fail(errbuf, errsize, "downloading %s: %s", s->arg,
+			  run_result_last_err(&res, last, sizeof(last)));
+		run_result_clear(&res);
+		return -1;
+	}
+	*len = read_some(p.out, buf, SOURCE_PROBE_BYTES);
+	if (*len == SOURCE_PROBE_BYTES || signals_pending())
+		runner_pipeline_stop(&p);
+	runner_pipeline_wait(&p, &res);
+	rc = 0;
+	if (signals_pending())
+		rc = text_fail(errbuf, errsize, "interrupted");
+	else if (*len < SOURCE_PROBE_BYTES && res.status != 0)
+		rc = text_fail(errbuf, errsize, "downloading %s: %s", s->arg,
+			       run_result_last_err(&res, last, sizeof(last)));
+	run_result_clear(&res);
+	return rc;
+}
+
+static int probe_file(const struct source *s, int fd, unsigned char *buf,
+		      size_t *len, char *errbuf, size_t errsize)
+{
+	size_t got = 0;
+
+	while (got < SOURCE_PROBE_BYTES) {
+		ssize_t r = pread(fd, buf + got, SOURCE_PROBE_BYTES - got,
+				  (off_t)got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return text_fail(errbuf, errsize, "reading %s: %s",
+					 s->arg, strerror(errno));
+		if (r == 0)
+			break;
+		got += (size_t)r;
+	}
+	*len = got;
+	return 0;
+}
+
+/* Runs the unwrapping chain on the probe's bytes (in memfd) and reads the
+ * first SOURCE_LAYER_BYTES of what comes out. */
+static int peel(const char *const *const *argvs, size_t n, int memfd,
+		unsigned char *buf, size_t *len, char *errbuf, size_t errsize)
+{
+	struct run_result res[RUN_PIPE_MAX];
+	struct run_pipeline p;
+	char last[512];
+	int rc = 0;
+
+	if (lseek(memfd, 0, SEEK_SET) < 0)
+		return text_fail(errbuf, errsize, "probing: %s",
+				 strerror(errno));
+	if (runner_spawn(argvs, n, memfd, 0, &p, &res[0]) < 0) {
+		text_fail(errbuf, errsize, "%s",
+			  run_result_last_err(&res[0], last, sizeof(last)));
+		run_result_clear(&res[0]);
+		return -1;
+	}
+	*len = read_some(p.out, buf, SOURCE_LAYER_BYTES);
+	runner_pipeline_stop(&p);
+	runner_pipeline_wait(&p, res);
+	/* The probe is cut short: only a program that gave nothing at all
+	 * says something about the data. */
+	if (signals_pending()) {
+		rc = text_fail(errbuf, errsize, "interrupted");
+	} else if (*len == 0) {
+		for (size_t i = 0; i < n; i++)
+			if (res[i].status != 0 && res[i].status != 128 + SIGTERM
+			    && res[i].status != 128 + SIGPIPE) {
+				rc = text_fail(errbuf, errsize, "%s",
+					       run_result_last_err(&res[i], last,
+								   sizeof(last)));
+				break;
+			}
+		if (rc == 0)
+			rc = text_fail(errbuf, errsize, "it holds no data");
+	}
+	clear_results(res, n);
+	return rc;
+}
+
+static bool starts_with_vowel(const char *s)
+{
+	return strchr("aeiouAEIOU", s[0]) != NULL;
+}
+
+static void describe(struct source *s, const struct img_info *codec)
+{
+	char inner[96];
+	const struct img_info *d = &s->disk;
+
+	if (d->format == IMG_NOT_A_DISK && strncmp(d->name, "a ", 2) == 0)
+		snprintf(inner, sizeof(inner), "%s", d->name);
+	else if (d->format == IMG_NOT_A_DISK)
+		snprintf(inner, sizeof(inner), "%s data", d->name);
+	else
+		snprintf(inner, sizeof(inner), "a%s %s image",
+			 starts_with_vowel(d->name) ? "n" : "", d->name);
+	if (codec && s->tar)
+		snprintf(s->what, sizeof(s->what), "a%s %s tar archive of %s",
+			 starts_with_vowel(codec->name) ? "n" : "",
+			 codec->name, inner);
+	else if (codec)
+		snprintf(s->what, sizeof(s->what), "%s%s %s",
+			 starts_with_vowel(codec->name) ? "an " : "a ",
+			 codec->name, inner + (inner[0] == 'a' ?
+					       (inner[1] == 'n' ? 3 : 2) : 0));
+	else if (s->tar)
+		snprintf(s->what, sizeof(s->what), "a tar archive of %s",
+			 inner);
+	else
+		snprintf(s->what, sizeof(s->what), "%s", inner);
+}
+
+int source_probe(struct source *s, int fd, char *errbuf, size_t errsize)
+{
+	unsigned char *buf = xmalloc(SOURCE_PROBE_BYTES);
+	const char *const *argvs[2];
+	struct img_info codec;
+	size_t len = 0, n = 0;
+	int memfd = -1, rc = -1;
+
+	if ((s->url ? probe_url(s, buf, &len, errbuf, errsize)
+		    : probe_file(s, fd, buf, &len, errbuf, errsize)) < 0)
+		goto done;
+	imgfmt_identify(buf, len, &s->disk);
+	codec = s->disk;
+	if (s->disk.format == IMG_NOT_A_DISK && s->disk.wrapper != IMG_BARE) {
+		memfd = memfd_create("qvm-probe", MFD_CLOEXEC);
+		if (memfd < 0 || write(memfd, buf, len) != (ssize_t)len) {
+			text_fail(errbuf, errsize, "probing %s: %s", s->arg,
+				  strerror(errno));
+			goto done;
+		}
+	}
+	if (s->disk.format == IMG_NOT_A_DISK && s->disk.wrapper != IMG_TAR &&
+	    s->disk.wrapper != IMG_BARE) {
+		s->codec = s->disk.wrapper;
+		argvs[n++] = source_unwrap_argv(s->codec);
+		if (peel(argvs, n, memfd, buf, &len, errbuf, errsize) < 0)
+			goto done;
+		imgfmt_identify(buf, len, &s->disk);
+	}
+	if (s->disk.format == IMG_NOT_A_DISK && s->disk.wrapper == IMG_TAR) {
+		s->tar = true;
+		argvs[n++] = tar_argv;
+		if (peel(argvs, n, memfd, buf, &len, errbuf, errsize) < 0)
+			goto done;
+		imgfmt_identify(buf, len, &s->disk);
+	}
+	describe(s, s->codec != IMG_BARE ? &codec : NULL);
+	rc = 0;
+done:
+	if (memfd >= 0)
+		close(memfd);
+	free(buf);
+	return rc;
+}
+
+/* ---- the stream ---- */
+
+static int write_all(int fd, const unsigned char *p, size_t len)
+{
+	while (len) {
+		ssize_t w = write(fd, p, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Copies what curl fetches to the hash program and to the chain (or the
+ * plain pipe). Signals go to the main thread, which stops the programs;
+ * that ends this thread (its reads see EOF, its writes EPIPE). */
+static void *tee_main(void *arg)
+{
+	struct source_stream *st = arg;
+	unsigned char *buf = xmalloc(TEE_BUF);
+	int *to_hash = &st->hash.in;
+	int *to_chain = st->chain_on ? &st->chain.in : &st->plain[1];
+	sigset_t all;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
+	for (;;) {
+		ssize_t r = read(st->fetch.out, buf, TEE_BUF);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			st->tee_err = errno;
+		if (r <= 0)
+			break;
+		if (*to_hash >= 0 &&
+		    write_all(*to_hash, buf, (size_t)r) < 0) {
+			close(*to_hash);
+			*to_hash = -1;
+		}
+		/* A chain that stopped reading (tar at its end): the hash
+		 * still gets every byte. */
+		if (*to_chain >= 0 &&
+		    write_all(*to_chain, buf, (size_t)r) < 0) {
+			close(*to_chain);
+			*to_chain = -1;
+		}
+		if (*to_hash < 0 && *to_chain < 0)
+			break;
+	}
+	if (*to_hash >= 0)
+		close(*to_hash);
+	if (*to_chain >= 0)
+		close(*to_chain);
+	*to_hash = *to_chain = -1;
+	free(buf);
+	return NULL;
+}
+
+static int spawn_failed(struct run_result *res, char *errbuf,
+			size_t errsize)
+{
+	char last[512];
+
+	text_fail(errbuf, errsize, "%s",
+		  run_result_last_err(res, last, sizeof(last)));
+	run_result_clear(res);
+	return -1;
+}
+
+int source_stream_start(const struct source *s, int fd,
+			const char *hash_program, struct source_stream *st,
+			char *errbuf, size_t errsize)
+{
+	struct strvec curl = STRVEC_INIT;
+	const char *const *argvs[3];
+	struct run_result res;
+	size_t n = 0;
+	int rc;
+
+	memset(st, 0, sizeof(*st));
+	st->out = st->plain[0] = st->plain[1] = -1;
+	st->tee = s->url && hash_program;
+	if (s->url) {
+		source_curl_argv(&curl, s->arg);
+		if (!st->tee)
+			argvs[n++] = strvec_argv(&curl);
+	}
+	if (s->codec != IMG_BARE)
+		argvs[n++] = source_unwrap_argv(s->codec);
+	if (s->tar)
+		argvs[n++] = tar_argv;
+	if (st->tee) {
+		const char *const *one[1] = { strvec_argv(&curl) };
+		const char *const *hash[1] = {
+			(const char *const[]){ hash_program, NULL } };
+
+		rc = runner_spawn(one, 1, -1, 0, &st->fetch, &res);
+		strvec_clear(&curl);
+		if (rc < 0)
+			return spawn_failed(&res, errbuf, errsize);
+		st->fetch_on = true;
+		if (runner_spawn(hash, 1, RUN_STDIN_PIPE, 1, &st->hash,
+				 &res) < 0)
+			goto fail;
+		st->hash_on = true;
+		if (n) {
+			if (runner_spawn(argvs, n, RUN_STDIN_PIPE, 0,
+					 &st->chain, &res) < 0)
+				goto fail;
+			st->chain_on = true;
+			st->out = st->chain.out;
+		} else {
+			if (pipe2(st->plain, O_CLOEXEC) < 0) {
+				text_fail(errbuf, errsize, "pipe: %s",
+					  strerror(errno));
+				goto stop;
+			}
+			st->out = st->plain[0];
+		}
+		if (pthread_create(&st->thread, NULL, tee_main, st) != 0) {
+			text_fail(errbuf, errsize, "cannot start a thread");
+			goto stop;
+		}
+		st->thread_on = true;
+		return 0;
+	}
+	if (n == 0) {
+		/* A plain file: read as it is. */
+		strvec_clear(&curl);
+		st->out = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (st->out < 0)
+			return text_fail(errbuf, errsize, "%s: %s", s->arg,
+					 strerror(errno));
+		st->plain[0] = st->out;
+		return 0;
+	}
+	rc = runner_spawn(argvs, n, s->url ? -1 : fd, 0, &st->chain, &res);
+	strvec_clear(&curl);
+	if (rc < 0)
+		return spawn_failed(&res, errbuf, errsize);
+	st->chain_on = true;
+	st->out = st->chain.out;
+	return 0;
+
+fail:
+	spawn_failed(&res, errbuf, errsize);
+stop:
+	source_stream_stop(st);
+	{
+		char ignored[129], why[16];
+
+		source_stream_finish(s, st, ignored, why, sizeof(why));
+	}
+	return -1;
+}
+
+void source_stream_stop(struct source_stream *st)
+{
+	if (st->fetch_on)
+		runner_pipeline_stop(&st->fetch);
+	if (st->hash_on)
+		runner_pipeline_stop(&st->hash);
+	if (st->chain_on)
+		runner_pipeline_stop(&st->chain);
+	/* The tee may wait on a pipe qvm no longer reads. */
+	if (st->plain[0] >= 0) {
+		close(st->plain[0]);
+		st->plain[0] = -1;
+		st->out = -1;
+	}
+}
+
+int source_parse_digest(const char *out, char *digest, size_t size)
+{
+	size_t n;
+
+	if (*out == '\\')	/* an escaped name follows */
+		out++;
+	n = strspn(out, "0123456789abcdefABCDEF");
+	if ((n != 64 && n != 128) || n >= size)
+		return -1;
+	for (size_t i = 0; i < n; i++)
+		digest[i] = (char)tolower((unsigned char)out[i]);
+	digest[n] = '\0';
+	return 0;
+}
+
+/* The members tar listed (-v): lines that are no message of tar's own
+ * and no directory. Up to 3 names in names, the count returned. */
+static size_t tar_members(const char *err, char *names, size_t size)
+{
+	size_t count = 0, shown = 0;
+	const char *line = err;
+
+	names[0] = '\0';
+	while (*line) {
+		size_t len = strcspn(line, "\n");
+
+		if (len && strncmp(line, "tar: ", 5) != 0 &&
+		    line[len - 1] != '/') {
+			count++;
+			if (shown < 3) {
+				char safe[128];
+				size_t used = strlen(names);
+
+				text_show(safe, sizeof(safe), line, len, 60);
+				snprintf(names + used, size - used, "%s%s",
+					 shown ? ", " : "", safe);
+				shown++;
+			} else if (shown == 3) {
+				size_t used = strlen(names);
+
+				snprintf(names + used, size - used, ", ...");
+				shown++;
+			}
+		}
+		line += len;
+		if (*line)
+			line++;
+	}
+	return count;
+}
+
+int source_stream_finish(const struct source *s, struct source_stream *st,
+			 char *digest, char *errbuf, size_t errsize)
+{
+	struct run_result fetch = RUN_RESULT_INIT, hash = RUN_RESULT_INIT;
+	struct run_result chain[RUN_PIPE_MAX];
+	size_t n = st->chain_on ? st->chain.n : 0, first = 0;
+	char last[512], names[512];
+	bool hashed = st->hash_on;
+	size_t members;
+	int rc = 0;
+
+	memset(chain, 0, sizeof(chain));
+	if (errbuf && errsize)
+		errbuf[0] = '\0';
+	digest[0] = '\0';
+	if (st->thread_on) {
+		pthread_join(st->thread, NULL);
+		st->thread_on = false;
+	}
+	if (st->fetch_on)
+		runner_pipeline_wait(&st->fetch, &fetch);
+	if (st->hash_on)
+		runner_pipeline_wait(&st->hash, &hash);
+	if (st->chain_on)
+		runner_pipeline_wait(&st->chain, chain);
+	for (int i = 0; i < 2; i++)
+		if (st->plain[i] >= 0)
+			close(st->plain[i]);
+	st->plain[0] = st->plain[1] = st->out = -1;
+	st->fetch_on = st->hash_on = st->chain_on = false;
+
+	/* In the order the bytes flow; a program that could not write on
+	 * (curl 23, SIGPIPE) only shows that a later one stopped reading. */
+	if (st->tee && fetch.status != 0) {
+		rc = text_fail(errbuf, errsize, "downloading %s: %s", s->arg,
+			       run_result_last_err(&fetch, last, sizeof(last)));
+		goto done;
+	}
+	if (st->tee && st->tee_err) {
+		rc = text_fail(errbuf, errsize, "downloading %s: %s", s->arg,
+			       strerror(st->tee_err));
+		goto done;
+	}
+	if (s->url && !st->tee && n) {
+		first = 1;
+		if (chain[0].status != 0 &&
+		    !(chain[0].status == 23 && n > 1)) {
+			rc = text_fail(errbuf, errsize, "downloading %s: %s",
+				       s->arg, run_result_last_err(&chain[0],
+							last, sizeof(last)));
+			goto done;
+		}
+	}
+	for (size_t i = first; i < n; i++) {
+		if (chain[i].status == 0 ||
+		    (chain[i].status == 128 + SIGPIPE && i + 1 < n))
+			continue;
+		run_result_last_err(&chain[i], last, sizeof(last));
+		if (s->tar && i + 1 == n)
+			rc = text_fail(errbuf, errsize, "reading the tar "
+				       "archive %s: %s", s->arg, last);
+		else
+			rc = text_fail(errbuf, errsize, "decompressing %s: %s",
+				       s->arg, last);
+		goto done;
+	}
+	if (s->tar && n) {
+		members = tar_members(chain[n - 1].err, names, sizeof(names));
+		if (members != 1) {
+			rc = text_fail(errbuf, errsize, "%s holds %zu files "
+				       "(%s); qvm imports an archive of "
+				       "exactly one disk image", s->name,
+				       members, members ? names : "none");
+			goto done;
+		}
+	}
+	if (hashed) {
+		if (hash.status != 0) {
+			rc = text_fail(errbuf, errsize, "%s",
+				       run_result_last_err(&hash, last,
+							   sizeof(last)));
+			goto done;
+		}
+		if (source_parse_digest(hash.out, digest, 129) < 0) {
+			rc = text_fail(errbuf, errsize, "the hash program "
+				       "printed no digest");
+			goto done;
+		}
+	}
+done:
+	run_result_clear(&fetch);
+	run_result_clear(&hash);
+	clear_results(chain, n);
+	return rc;
+}
