@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -14,7 +15,9 @@
 #include "host.h"
 #include "imgfmt.h"
 #include "msg.h"
+#include "progress.h"
 #include "signals.h"
+#include "source.h"
 #include "steps.h"
 #include "strvec.h"
 #include "tags.h"
@@ -29,8 +32,15 @@
 struct image_run {
 	const struct host *h;
 	const struct runner *r;	/* h->runner */
-	const char *image;
+	const char *image;	/* SOURCE, as given */
+	const char *path;	/* the file read: the image, or the cache copy */
 	const char *zvol;
+	const struct image_expect *expect;	/* NULL: no checksum */
+	struct source src;
+	bool dry;		/* the host does not see changes */
+	bool plain;		/* a local file read as it is */
+	char *cache;		/* the copy of a qcow2 under the cache dir */
+	uint64_t streamed;	/* bytes of a streamed raw image */
 	char *task;
 	char *snapshot;
 	char *device;
@@ -80,7 +90,7 @@ static int open_file(struct image_run *m)
 	struct stat st;
 	int flags;
 
-	m->fd = open(m->image, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	m->fd = open(m->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (m->fd < 0)
 		return msg_error(m->task, "cannot open %s: %s", m->image,
 				 strerror(errno));
@@ -99,11 +109,13 @@ static int open_file(struct image_run *m)
 	return 0;
 }
 
+static char *qcow2_json(const char *path, bool blockdev);
+
 static int open_image(struct image_run *m)
 {
 	char errbuf[1024];
 
-	if (open_file(m) < 0)
+	if (m->fd < 0 && open_file(m) < 0)
 		return -1;
 	if (imgfmt_probe(m->fd, &m->info, errbuf, sizeof(errbuf)) < 0)
 		return msg_error(m->task, "%s: %s", m->image, errbuf);
@@ -129,6 +141,7 @@ static int open_image(struct image_run *m)
 	if (m->info.format == IMG_QCOW2 &&
 	    imgfmt_qcow2_intact(m->fd, &m->info, errbuf, sizeof(errbuf)) < 0)
 		return msg_error(m->task, "%s: %s", m->image, errbuf);
+	m->qemu_image = qcow2_json(m->path, m->blockdev);
 	return 0;
 }
 
@@ -364,11 +377,392 @@ static int step_snapshot(void *run)
 	return 0;
 }
 
-int image_import(const struct host *h, const char *image, const char *zvol)
+/* ---- what the source holds, and its checksum ---- */
+
+static bool mismatch(const struct image_run *m, const char *got)
 {
-	static const step_fn steps[] = { step_create, step_device, step_copy,
-					  step_snapshot, NULL };
+	if (strcmp(got, m->expect->hex) == 0)
+		return false;
+	msg_error(m->task, "checksum mismatch for %s: expected %s %s, got %s "
+		  "(nothing was kept)", m->src.name, m->expect->kind, m->expect->hex,
+		  got);
+	return true;
+}
+
+/* A local file is hashed before anything changes: the hash program reads
+ * it as published. */
+static int verify_file(struct image_run *m)
+{
+	struct run_result res;
+	char last[512], digest[129];
+	char *path = qemu_path(m->image);
+	int rc;
+
+	host_say(m->h, "Checking the %s of %s (%s)", m->expect->kind, m->image,
+		 m->expect->program);
+	rc = runner_run(m->r, (const char *const[]){ m->expect->program, "--",
+						     path, NULL },
+			RUN_READS, &res);
+	free(path);
+	if (rc != 0) {
+		msg_error(m->task, "could not hash %s: %s", m->image,
+			  run_result_last_err(&res, last, sizeof(last)));
+		run_result_clear(&res);
+		return -1;
+	}
+	rc = source_parse_digest(res.out, digest, sizeof(digest));
+	run_result_clear(&res);
+	if (rc < 0)
+		return msg_error(m->task, "could not hash %s: %s printed no "
+				 "digest", m->image, m->expect->program);
+	if (mismatch(m, digest))
+		return -1;
+	return 0;
+}
+
+#define ACCEPTED "qvm imports raw and qcow2 images, as they are or " \
+	"compressed with xz, gzip, zstd or bzip2, alone or in a tar archive"
+
+static int probe_source(struct image_run *m)
+{
+	char errbuf[1024];
+
+	if (source_probe(&m->src, m->fd, errbuf, sizeof(errbuf)) < 0)
+		return msg_error(m->task, "%s", errbuf);
+	m->plain = !m->src.url && m->src.codec == IMG_BARE && !m->src.tar;
+	if (m->plain)
+		return 0;
+	if (m->src.disk.format != IMG_RAW && m->src.disk.format != IMG_QCOW2)
+		return msg_error(m->task, "%s is %s; " ACCEPTED, m->image,
+				 m->src.what);
+	if (m->src.disk.format == IMG_QCOW2 &&
+	    m->src.disk.virtual_size > IMAGE_MAX_SIZE)
+		return msg_error(m->task, "%s: its virtual size, %llu bytes, "
+				 "is larger than a volume can be", m->image,
+				 (unsigned long long)m->src.disk.virtual_size);
+	return 0;
+}
+
+/* ---- a qcow2 that is not a plain local file: a copy in the cache ---- */
+
+static const char *cache_dir(void)
+{
+	const char *d = getenv("QVM_CACHE_DIR");
+
+	return d && *d ? d : IMAGE_CACHE_DIR;
+}
+
+static int remove_cache(void *arg, char **why)
+{
+	(void)why;
+	if (unlink(arg) < 0 && errno == ENOENT)
+		return UNDO_NOTHING;
+	return 0;
+}
+
+/* The directory (made 0700 if missing) and its free space: a qcow2 file
+ * holds at most its virtual size of data (plus its tables), which is what
+ * must fit. */
+static int check_cache(struct image_run *m)
+{
+	const char *dir = cache_dir();
+	struct statvfs sv;
+	uint64_t have, need = m->src.disk.virtual_size;
+	int rc = m->h->ops->exists(m->h->ctx, dir);
+
+	if (rc < 0)
+		return msg_error(m->task, "cannot look at the cache directory "
+				 "%s: %s", dir, strerror(errno));
+	if (rc == 0 && m->h->ops->make_dir(m->h->ctx, dir, 0700) < 0 &&
+	    errno != EEXIST)
+		return msg_error(m->task, "cannot make the cache directory %s "
+				 "(QVM_CACHE_DIR): %s", dir, strerror(errno));
+	if (statvfs(dir, &sv) < 0) {
+		if (m->dry && errno == ENOENT)
+			return 0;
+		return msg_error(m->task, "cannot look at the cache directory "
+				 "%s: %s", dir, strerror(errno));
+	}
+	have = (uint64_t)sv.f_bavail * sv.f_frsize;
+	if (have < need)
+		return msg_error(m->task, "not enough space in %s: need %llu "
+				 "bytes (the qcow2 image's virtual size, the "
+				 "most its file holds), have %llu", dir,
+				 (unsigned long long)need,
+				 (unsigned long long)have);
+	return 0;
+}
+
+/* The chain as one shell pipeline, for the dry run. */
+static char *pipeline_text(const struct image_run *m, const char *sink)
+{
+	struct strvec words = STRVEC_INIT;
+	char *parts[4] = { NULL, NULL, NULL, NULL };
+	size_t n = 0;
+	char *text;
+
+	if (m->src.url) {
+		source_curl_argv(&words, m->image);
+		parts[n++] = text_shell_join(strvec_argv(&words));
+		strvec_clear(&words);
+	}
+	if (m->src.codec != IMG_BARE)
+		parts[n++] = text_shell_join(source_unwrap_argv(m->src.codec));
+	if (m->src.tar)
+		parts[n++] = text_shell_join(source_unwrap_argv(IMG_TAR));
+	if (!m->src.url) {
+		char *q = text_shell_quote(m->image);
+		char *first = parts[0];
+
+		parts[0] = xasprintf("%s < %s", first, q);
+		free(first);
+		free(q);
+	}
+	text = xasprintf("%s%s%s%s%s %s", parts[0], n > 1 ? " | " : "",
+			 n > 1 ? parts[1] : "", n > 2 ? " | " : "",
+			 n > 2 ? parts[2] : "", sink);
+	for (size_t i = 0; i < n; i++)
+		free(parts[i]);
+	return text;
+}
+
+static void say_plan(const struct image_run *m, const char *into)
+{
+	host_say(m->h, "%s %s (%s)%s%s%s, into %s",
+		 m->src.url ? "Downloading" : "Reading", m->image, m->src.what,
+		 m->expect ? ", checking its " : "",
+		 m->expect ? m->expect->kind : "",
+		 m->expect ? " as published" : "", into);
+}
+
+/* The dry run prints the stream as the shell pipeline that does it. */
+static int print_pipeline(struct image_run *m, const char *sink)
+{
+	struct run_result res;
+	char *text = pipeline_text(m, sink);
+	int rc;
+
+	rc = runner_run(m->r, (const char *const[]){ "sh", "-c", text, NULL },
+			RUN_CHANGES, &res);
+	run_result_clear(&res);
+	free(text);
+	return rc == 0 ? 0 : -1;
+}
+
+/* Ends a stream: 0 once every program exited 0 and the checksum matched. */
+static int end_stream(struct image_run *m, struct source_stream *st)
+{
+	char errbuf[1024], digest[129];
+
+	if (source_stream_finish(&m->src, st, digest, errbuf,
+				 sizeof(errbuf)) < 0)
+		return msg_error(m->task, "%s", errbuf);
+	if (st->tee && mismatch(m, digest))
+		return -1;
+	return 0;
+}
+
+static int step_fetch(void *run)
+{
+	struct image_run *m = run;
+	struct source_stream st;
+	struct copy_stats stats;
+	struct progress p;
+	char errbuf[1024], *tmpl, *sink;
+	int fd, rc, err;
+
+	if (check_cache(m) < 0)
+		return -1;
+	tmpl = xasprintf("%s/qvm-%s.XXXXXX", cache_dir(), m->zvol);
+	for (char *c = tmpl + strlen(cache_dir()) + 1; *c; c++)
+		if (*c == '/')
+			*c = '_';
+	say_plan(m, "a temporary qcow2 file");
+	if (m->dry) {
+		char *q = text_shell_quote(tmpl);
+
+		m->cache = tmpl;
+		m->path = m->cache;
+		m->qemu_image = qcow2_json(m->path, false);
+		sink = xasprintf("> %s", q);
+		free(q);
+		rc = print_pipeline(m, sink);
+		free(sink);
+		return rc;
+	}
+	fd = mkostemp(tmpl, O_CLOEXEC);
+	if (fd < 0) {
+		err = errno;
+		msg_error(m->task, "cannot create a file in %s: %s",
+			  cache_dir(), strerror(err));
+		free(tmpl);
+		return -1;
+	}
+	m->cache = tmpl;
+	m->path = m->cache;
+	undo_push(&m->undo, m->cache, "remove", remove_cache, m->cache, NULL);
+	if (source_stream_start(&m->src, m->fd, m->expect && m->src.url ?
+				m->expect->program : NULL, &st, errbuf,
+				sizeof(errbuf)) < 0) {
+		close(fd);
+		return msg_error(m->task, "%s", errbuf);
+	}
+	progress_begin(&p, msg_out(), m->src.url ? "Downloading"
+						 : "Decompressing");
+	rc = copy_sparse(st.out, fd, COPY_SIZE_STREAM, &stats,
+			 progress_update, &p, errbuf, sizeof(errbuf));
+	if (rc == 0) {
+		progress_end(&p, stats.written);
+	} else {
+		if (p.tty)
+			fputc('\n', msg_out());
+		source_stream_stop(&st);
+	}
+	/* Zero blocks at the end were skipped: the file gets its length. */
+	if (rc == 0 && ftruncate(fd, (off_t)stats.size) < 0)
+		rc = text_fail(errbuf, sizeof(errbuf), "%s", strerror(errno));
+	if (close(fd) < 0 && rc == 0)
+		rc = text_fail(errbuf, sizeof(errbuf), "%s",
+			       strerror(errno));
+	if (rc < 0) {
+		char ignored[129], why[16];
+
+		msg_error(m->task, "writing %s to %s: %s", m->image, m->cache,
+			  errbuf);
+		source_stream_finish(&m->src, &st, ignored, why, sizeof(why));
+		return -1;
+	}
+	return end_stream(m, &st);
+}
+
+/* The copy in the cache, checked as any local qcow2. */
+static int step_inspect(void *run)
+{
+	struct image_run *m = run;
+
+	if (m->dry) {
+		/* Nothing to look at: the copy would be a qcow2 (its
+		 * header said so). */
+		m->info.format = IMG_QCOW2;
+		m->info.name = "qcow2";
+		return 0;
+	}
+	if (m->fd >= 0)
+		close(m->fd);
+	m->fd = -1;
+	if (open_image(m) < 0)
+		return -1;
+	if (m->info.format != IMG_QCOW2)
+		return msg_error(m->task, "%s: its copy is no longer a qcow2 "
+				 "image", m->image);
+	if (check_qcow2(m) < 0)
+		return -1;
+	if (m->info.virtual_size > m->volsize)
+		m->volsize = (m->info.virtual_size + MIB - 1) / MIB * MIB;
+	return 0;
+}
+
+/* ---- a raw image streamed into the volume ---- */
+
+static int step_stream(void *run)
+{
+	struct image_run *m = run;
+	struct source_stream st;
+	struct copy_stats stats;
+	char errbuf[1024];
+	int rc;
+
+	say_plan(m, m->device);
+	if (m->dry) {
+		char *bs = xasprintf("bs=%u", COPY_ZERO_BLOCK);
+		char *of = xasprintf("of=%s", m->device);
+		char *words = text_shell_join((const char *const[]){
+			"dd", of, bs, "conv=sparse,notrunc", "status=none",
+			NULL });
+		char *dd = xasprintf("| %s", words);
+
+		free(words);
+
+		rc = print_pipeline(m, dd);
+		free(bs);
+		free(of);
+		free(dd);
+		return rc;
+	}
+	if (source_stream_start(&m->src, m->fd, m->expect && m->src.url ?
+				m->expect->program : NULL, &st, errbuf,
+				sizeof(errbuf)) < 0)
+		return msg_error(m->task, "%s", errbuf);
+	rc = m->h->ops->copy_in(m->h->ctx, st.out, m->image, m->device,
+				COPY_SIZE_STREAM, &stats, errbuf,
+				sizeof(errbuf));
+	if (rc < 0) {
+		char note[256] = "", ignored[129], why[16];
+		int err = errno;
+
+		source_stream_stop(&st);
+		source_stream_finish(&m->src, &st, ignored, why, sizeof(why));
+		if (err == EIO || err == ENOSPC || err == EDQUOT)
+			space_note(m, note, sizeof(note));
+		return msg_error(m->task, "copying %s to %s: %s%s", m->image,
+				 m->device, errbuf, note);
+	}
+	if (end_stream(m, &st) < 0)
+		return -1;
+	m->streamed = stats.size;
+	if (m->streamed == 0)
+		return msg_error(m->task, "%s holds an empty image", m->image);
+	if (m->streamed > m->volsize)
+		return msg_error(m->task, "%s holds %llu bytes, more than the "
+				 "%llu a streamed image may have", m->image,
+				 (unsigned long long)m->streamed,
+				 (unsigned long long)m->volsize);
+	return 0;
+}
+
+/* The stream's size is known at its end: the volume gets it, in whole
+ * MiB, before the snapshot. */
+static int step_resize(void *run)
+{
+	struct image_run *m = run;
+	struct zfs_result zr;
+	uint64_t size = (m->streamed + MIB - 1) / MIB * MIB;
+	char *prop;
+	int rc;
+
+	if (m->dry) {
+		host_say(m->h, "Then %s gets the image's size, in whole MiB "
+			 "(zfs set volsize=SIZE %s)", m->zvol, m->zvol);
+		return 0;
+	}
+	host_say(m->h, "Setting the size of %s to %llu MiB (%llu bytes of "
+		 "image)", m->zvol, (unsigned long long)(size / MIB),
+		 (unsigned long long)m->streamed);
+	prop = xasprintf("volsize=%llu", (unsigned long long)size);
+	rc = zfs_set(m->r, m->zvol, prop, &zr);
+	free(prop);
+	if (rc < 0)
+		return zfs_report(m->task, "set the size of", m->zvol, &zr);
+	m->volsize = size;
+	return 0;
+}
+
+int image_import(const struct host *h, const char *image, const char *zvol,
+		 const struct image_expect *expect)
+{
+	static const step_fn plain_steps[] = { step_create, step_device,
+						step_copy, step_snapshot,
+						NULL };
+	static const step_fn stream_steps[] = { step_create, step_device,
+						 step_stream, step_resize,
+						 step_snapshot, NULL };
+	static const step_fn fetch_steps[] = { step_fetch, step_inspect,
+						step_create, step_device,
+						step_copy, step_snapshot,
+						NULL };
+	const step_fn *steps = plain_steps;
 	struct image_run m;
+	char errbuf[512];
 	char *s;
 	int rc = -1;
 
@@ -376,7 +770,10 @@ int image_import(const struct host *h, const char *image, const char *zvol)
 	m.h = h;
 	m.r = h->runner;
 	m.image = image;
+	m.path = image;
 	m.zvol = zvol;
+	m.expect = expect;
+	m.dry = !h->ops->sees_changes(h->ctx);
 	m.fd = -1;
 	m.task = xasprintf("importing image %s", image);
 	m.snapshot = xasprintf("%s" TAG_AT_BASE, zvol);
@@ -384,18 +781,47 @@ int image_import(const struct host *h, const char *image, const char *zvol)
 	m.qemu_device = qemu_path(m.device);
 
 	if (check_zvol_name(m.task, zvol) < 0 ||
-	    device_timeout_check(m.task) < 0 || open_image(&m) < 0)
+	    device_timeout_check(m.task) < 0)
 		goto done;
-	m.qemu_image = qcow2_json(image, m.blockdev);
+	if (source_parse(image, &m.src, errbuf, sizeof(errbuf)) < 0) {
+		msg_error(m.task, "%s", errbuf);
+		goto done;
+	}
+	if (!m.src.url && open_file(&m) < 0)
+		goto done;
+	if (probe_source(&m) < 0)
+		goto done;
+	if (m.expect && !m.src.url && verify_file(&m) < 0)
+		goto done;
+	if (m.plain) {
+		if (open_image(&m) < 0)
+			goto done;
+	} else if (m.src.disk.format == IMG_QCOW2) {
+		steps = fetch_steps;
+		m.volsize = (m.src.disk.virtual_size + MIB - 1) / MIB * MIB;
+	} else {
+		steps = stream_steps;
+		m.volsize = IMAGE_STREAM_VOLSIZE;
+	}
 	if (check_host(&m) < 0)
 		goto done;
-	host_say(h, "Importing %s (%s, %llu bytes) into %s", image,
-		 m.info.name, (unsigned long long)m.info.virtual_size, zvol);
+	if (m.plain)
+		host_say(h, "Importing %s (%s, %llu bytes) into %s", image,
+			 m.info.name, (unsigned long long)m.info.virtual_size,
+			 zvol);
+	else
+		host_say(h, "Importing %s (%s) into %s", image, m.src.what,
+			 zvol);
 	s = xasprintf("import %s into %s", image, zvol);
 	h->ops->begin(h->ctx, s);
 	free(s);
 	if (steps_run(steps, &m, &m.undo, m.task) < 0)
 		goto done;
+	/* The copy in the cache served its purpose (on failure, the undo
+	 * removed it). */
+	if (m.cache)
+		h->ops->remove_files(h->ctx, (const char *const[]){ m.cache,
+								   NULL });
 	rc = 0;
 	s = xasprintf("Image %s created with snapshot %s", zvol, m.snapshot);
 	h->ops->end(h->ctx, s);
@@ -403,6 +829,8 @@ int image_import(const struct host *h, const char *image, const char *zvol)
 done:
 	if (m.fd >= 0)
 		close(m.fd);
+	free(m.cache);
+	source_clear(&m.src);
 	free(m.task);
 	free(m.snapshot);
 	free(m.device);

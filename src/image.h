@@ -33,7 +33,23 @@
 #include "host.h"
 
 #define IMAGE_VOLBLOCKSIZE "16K"
+/* Where a qcow2 that is not a plain local file is copied to first
+ * (QVM_CACHE_DIR). */
+#define IMAGE_CACHE_DIR "/var/cache/qvm"
+/* A streamed raw image's volume until the stream's end tells its size:
+ * thin (refreservation=none), so it costs nothing; then set to the
+ * image's size in whole MiB. The most a stream may hold. */
+#define IMAGE_STREAM_VOLSIZE (1ULL << 40)
 
-int image_import(const struct host *h, const char *image, const char *zvol);
+/* The checksum an import must match, over the image as published. */
+struct image_expect {
+	const char *program;	/* "sha256sum", "sha512sum" */
+	const char *kind;	/* "SHA-256", for messages */
+	const char *hex;	/* lowercase */
+};
+
+/* expect: NULL for none. */
+int image_import(const struct host *h, const char *image, const char *zvol,
+		 const struct image_expect *expect);
 
 #endif

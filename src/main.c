@@ -56,7 +56,7 @@ struct command {
 static int cmd_image(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
-	return image_import(o->host, argv[0], argv[1]);
+	return image_import(o->host, argv[0], argv[1], NULL);
 }
 
 static int cmd_vm(const struct options *o, int argc, char **argv)

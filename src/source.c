@@ -250,7 +250,8 @@ static int peel(const char *const *const *argvs, size_t n, int memfd,
 
 static bool starts_with_vowel(const char *s)
 {
-	return strchr("aeiouAEIOU", s[0]) != NULL;
+	/* "an xz-compressed ...": x as it is spoken. */
+	return strchr("aeiouxAEIOUX", s[0]) != NULL;
 }
 
 static void describe(struct source *s, const struct img_info *codec)
@@ -286,6 +287,7 @@ int source_probe(struct source *s, int fd, char *errbuf, size_t errsize)
 	unsigned char *buf = xmalloc(SOURCE_PROBE_BYTES);
 	const char *const *argvs[2];
 	struct img_info codec;
+	char sub[512];
 	size_t len = 0, n = 0;
 	int memfd = -1, rc = -1;
 
@@ -306,15 +308,19 @@ int source_probe(struct source *s, int fd, char *errbuf, size_t errsize)
 	    s->disk.wrapper != IMG_BARE) {
 		s->codec = s->disk.wrapper;
 		argvs[n++] = source_unwrap_argv(s->codec);
-		if (peel(argvs, n, memfd, buf, &len, errbuf, errsize) < 0)
+		if (peel(argvs, n, memfd, buf, &len, sub, sizeof(sub)) < 0) {
+			text_fail(errbuf, errsize, "%s: %s", s->arg, sub);
 			goto done;
+		}
 		imgfmt_identify(buf, len, &s->disk);
 	}
 	if (s->disk.format == IMG_NOT_A_DISK && s->disk.wrapper == IMG_TAR) {
 		s->tar = true;
 		argvs[n++] = tar_argv;
-		if (peel(argvs, n, memfd, buf, &len, errbuf, errsize) < 0)
+		if (peel(argvs, n, memfd, buf, &len, sub, sizeof(sub)) < 0) {
+			text_fail(errbuf, errsize, "%s: %s", s->arg, sub);
 			goto done;
+		}
 		imgfmt_identify(buf, len, &s->disk);
 	}
 	describe(s, s->codec != IMG_BARE ? &codec : NULL);

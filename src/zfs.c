@@ -195,6 +195,16 @@ int zfs_snapshot(const struct runner *r, const char *snapshot,
 	return zfs_run(r, &argv, RUN_COMMITS, NULL, zr);
 }
 
+int zfs_set(const struct runner *r, const char *name, const char *prop,
+	    struct zfs_result *zr)
+{
+	struct strvec argv = STRVEC_INIT;
+
+	strvec_pushv(&argv, (const char *const[]){ "zfs", "set", prop, name,
+						   NULL });
+	return zfs_run(r, &argv, RUN_COMMITS, NULL, zr);
+}
+
 int zfs_clone(const struct runner *r, const char *snapshot,
 	      const char *target, const struct strvec *props,
 	      struct zfs_result *zr)

@@ -70,6 +70,10 @@ int zfs_create_volume(const struct runner *r, const char *name,
 int zfs_snapshot(const struct runner *r, const char *snapshot,
 		 struct zfs_result *zr);
 
+/* zfs set PROP NAME; prop is "key=value". */
+int zfs_set(const struct runner *r, const char *name, const char *prop,
+	    struct zfs_result *zr);
+
 /* zfs clone [-o PROP]... SNAPSHOT TARGET */
 int zfs_clone(const struct runner *r, const char *snapshot,
 	      const char *target, const struct strvec *props,

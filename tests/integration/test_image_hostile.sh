@@ -1,7 +1,8 @@
 #!/bin/bash
 # qvm image against images that are not what they seem: qcow2s naming host
-# files, cut-off downloads, compressed files, absurd sizes, names qemu-img
-# could read as options or protocols, FIFOs, a bad QVM_DEVICE_TIMEOUT.
+# files, cut-off downloads, compressed files (taken apart since issue 15),
+# absurd sizes, names qemu-img could read as options or protocols, FIFOs, a
+# bad QVM_DEVICE_TIMEOUT.
 # Each is refused before anything is created (no "zfs create" at all), with
 # a message that says what was found; the names are imported byte for byte.
 . "$(dirname "$0")/lib.sh"
@@ -100,22 +101,30 @@ refused "qcow2 with zeroed refcounts" \
 	image "$WORK/norefs.qcow2" tank/norefs
 
 # --- 3. compressed files and archives, by content, not name ---------------
+# (Issue 15: they are taken apart and imported, whatever their names say.)
+# imported WHAT FILE ZVOL: FILE makes ZVOL holding cloud.raw byte for byte.
+imported() {
+	run_qvm image "$2" "$3"
+	check "$1: imported" [ "$RC" -eq 0 ]
+	[ "$RC" -eq 0 ] || printf '#   %s\n' "$ERR"
+	check "$1: the same bytes as the raw image" \
+		cmp -s "$WORK/cloud.raw" "$QVM_ZVOL_DIR/$3"
+}
+export QVM_CACHE_DIR=$WORK/cache
 xz -c "$WORK/cloud.raw" > "$WORK/xz.raw"
-refused "xz, named .raw" \
-	"$WORK/xz.raw is xz-compressed, not a disk image; decompress it first: xz -dk $WORK/xz.raw" \
-	image "$WORK/xz.raw" tank/xz
+imported "xz, named .raw" "$WORK/xz.raw" tank/xz
 gzip -c "$WORK/cloud.qcow2" > "$WORK/gz.qcow2"
-refused "gzip, named .qcow2" "is gzip-compressed, not a disk image; decompress it first: gzip -dk" \
-	image "$WORK/gz.qcow2" tank/gz
+imported "gzip of a qcow2, named .qcow2" "$WORK/gz.qcow2" tank/gz
 zstd -q -c "$WORK/cloud.raw" > "$WORK/img.zst"
-refused "zstd" "is zstd-compressed, not a disk image; decompress it first: zstd -d" \
-	image "$WORK/img.zst" tank/zst
+imported "zstd" "$WORK/img.zst" tank/zst
 bzip2 -c "$WORK/cloud.raw" > "$WORK/img.bz2"
-refused "bzip2" "is bzip2-compressed, not a disk image; decompress it first: bzip2 -dk" \
-	image "$WORK/img.bz2" tank/bz2
+imported "bzip2" "$WORK/img.bz2" tank/bz2
 tar -C "$WORK" -cf "$WORK/img.tar" cloud.raw
-refused "tar" "is a tar archive, not a disk image; extract the disk image from it first: tar -xf" \
-	image "$WORK/img.tar" tank/tar
+imported "tar" "$WORK/img.tar" tank/tar
+(cd "$WORK" && zip -q img.zip cloud.raw 2>/dev/null) ||
+	printf 'PK\003\004zip' > "$WORK/img.zip"
+refused "zip" "is a zip archive, not a disk image; extract the disk image from it first: unzip" \
+	image "$WORK/img.zip" tank/zip
 "$real_qemu_img" create -q -f qed "$WORK/disk.qed" 8M
 refused "qed" "is a qed image; qvm imports raw and qcow2 only" \
 	image "$WORK/disk.qed" tank/qed
