@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checksum.h"
 #include "copy.h"
 #include "device.h"
 #include "host.h"
@@ -528,11 +529,15 @@ static char *pipeline_text(const struct image_run *m, const char *sink)
 
 static void say_plan(const struct image_run *m, const char *into)
 {
-	host_say(m->h, "%s %s (%s)%s%s%s, into %s",
+	char check[96] = "";
+
+	if (m->expect && m->src.url)
+		snprintf(check, sizeof(check), ", checking its %s as "
+			 "published on the way (%s)", m->expect->kind,
+			 m->expect->program);
+	host_say(m->h, "%s %s (%s)%s, into %s",
 		 m->src.url ? "Downloading" : "Reading", m->image, m->src.what,
-		 m->expect ? ", checking its " : "",
-		 m->expect ? m->expect->kind : "",
-		 m->expect ? " as published" : "", into);
+		 check, into);
 }
 
 /* The dry run prints the stream as the shell pipeline that does it. */
@@ -748,7 +753,7 @@ static int step_resize(void *run)
 }
 
 int image_import(const struct host *h, const char *image, const char *zvol,
-		 const struct image_expect *expect)
+		 const struct image_sums *sums)
 {
 	static const step_fn plain_steps[] = { step_create, step_device,
 						step_copy, step_snapshot,
@@ -761,6 +766,7 @@ int image_import(const struct host *h, const char *image, const char *zvol,
 						step_copy, step_snapshot,
 						NULL };
 	const step_fn *steps = plain_steps;
+	struct checksum sum;
 	struct image_run m;
 	char errbuf[512];
 	char *s;
@@ -772,7 +778,6 @@ int image_import(const struct host *h, const char *image, const char *zvol,
 	m.image = image;
 	m.path = image;
 	m.zvol = zvol;
-	m.expect = expect;
 	m.dry = !h->ops->sees_changes(h->ctx);
 	m.fd = -1;
 	m.task = xasprintf("importing image %s", image);
@@ -786,6 +791,15 @@ int image_import(const struct host *h, const char *image, const char *zvol,
 	if (source_parse(image, &m.src, errbuf, sizeof(errbuf)) < 0) {
 		msg_error(m.task, "%s", errbuf);
 		goto done;
+	}
+	if (sums && (sums->sha256 || sums->list)) {
+		if (checksum_expected(m.r, sums->sha256, sums->list,
+				      m.src.name, &sum, errbuf,
+				      sizeof(errbuf)) < 0) {
+			msg_error(m.task, "%s", errbuf);
+			goto done;
+		}
+		m.expect = &sum.expect;
 	}
 	if (!m.src.url && open_file(&m) < 0)
 		goto done;

@@ -48,8 +48,14 @@ struct image_expect {
 	const char *hex;	/* lowercase */
 };
 
-/* expect: NULL for none. */
+/* What the image is checked against: --sha256 HEX or --checksums SUMS
+ * (at most one; both NULL: no checksum). */
+struct image_sums {
+	const char *sha256;
+	const char *list;
+};
+
 int image_import(const struct host *h, const char *image, const char *zvol,
-		 const struct image_expect *expect);
+		 const struct image_sums *sums);
 
 #endif

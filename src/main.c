@@ -40,6 +40,7 @@ struct options {
 	const char *connect;	/* destroy -c URI */
 	bool wait;		/* vm -w */
 	unsigned timeout;	/* vm -t SECONDS */
+	struct image_sums sums;	/* image --sha256, --checksums */
 };
 
 struct command {
@@ -56,7 +57,7 @@ struct command {
 static int cmd_image(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
-	return image_import(o->host, argv[0], argv[1], NULL);
+	return image_import(o->host, argv[0], argv[1], &o->sums);
 }
 
 static int cmd_vm(const struct options *o, int argc, char **argv)
@@ -93,8 +94,13 @@ static int cmd_destroy(const struct options *o, int argc, char **argv)
 
 static const struct command commands[] = {
 	{ "image", "", 2, 2, true, "streaming an image into a remote "
-	  "volume is not supported over SSH yet", cmd_image, "CLOUD_IMAGE ZVOL",
-	  "import a raw or qcow2 cloud image into a new zvol, snapshot @base" },
+	  "volume is not supported over SSH yet", cmd_image,
+	  "[--sha256 HEX | --checksums SUMS] SOURCE ZVOL",
+	  "import a cloud image (a path or URL; raw or qcow2, as it is,\n"
+	  "           compressed with xz, gzip, zstd or bzip2, or in a tar)\n"
+	  "           into a new zvol, snapshot @base; --sha256 HEX or\n"
+	  "           --checksums SUMS (a list, path or URL): verified on "
+	  "the way" },
 	{ "vm", "wt:", 1, 1, true, NULL, cmd_vm, "[-w [-t SECONDS]] QVMFILE",
 	  "clone a base, build the cloud-init seed, run virt-install;\n"
 	  "           -w: then wait until cloud-init has finished (-t: at "
@@ -146,7 +152,12 @@ static void help(void)
 
 /* The long forms of the commands' options; each command takes those of
  * its own short options (struct command's opts). */
+/* Long-only options: values past any character. */
+enum { OPT_SHA256 = 256, OPT_CHECKSUMS };
+
 static const struct option command_longopts[] = {
+	{ "sha256", required_argument, NULL, OPT_SHA256 },
+	{ "checksums", required_argument, NULL, OPT_CHECKSUMS },
 	{ "connect", required_argument, NULL, 'c' },
 	{ "wait", no_argument, NULL, 'w' },
 	{ "timeout", required_argument, NULL, 't' },
@@ -169,7 +180,11 @@ static int parse_command_options(const struct command *cmd,
 	while ((c = getopt_long(argc, argv, optstring, command_longopts,
 				&li)) != -1) {
 		/* A long option of another command's. */
-		if (c != ':' && c != '?' && !strchr(cmd->opts, c))
+		if (c >= OPT_SHA256 && strcmp(cmd->name, "image") == 0)
+			li = -1;
+		else if (c >= OPT_SHA256)
+			c = '?';
+		else if (c != ':' && c != '?' && !strchr(cmd->opts, c))
 			c = '?';
 		else
 			li = -1;
@@ -190,6 +205,18 @@ static int parse_command_options(const struct command *cmd,
 			break;
 		case 'c':
 			o->connect = optarg;
+			break;
+		case OPT_SHA256:
+		case OPT_CHECKSUMS:
+			if (o->sums.sha256 || o->sums.list) {
+				fprintf(stderr, "qvm %s: --sha256 or "
+					"--checksums, once\n", cmd->name);
+				return -1;
+			}
+			if (c == OPT_SHA256)
+				o->sums.sha256 = optarg;
+			else
+				o->sums.list = optarg;
 			break;
 		case ':':
 			fprintf(stderr, "qvm %s: %s needs an argument\n",

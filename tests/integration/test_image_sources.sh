@@ -108,6 +108,45 @@ QVM_CACHE_DIR=/proc fails "no room in the cache" \
 	"not enough space in /proc: need 20971520 bytes" \
 	image "$D/disk.qcow2.xz" tank/nospace
 
+# --- checksums: over the file as published, before the snapshot ----------
+(cd "$D" && sha256sum disk.raw.xz disk.qcow2.xz > SHA256SUMS &&
+	sha512sum disk.tar.xz > SHA512SUMS)
+sum=$(sha256sum < "$D/disk.raw.xz" | cut -d' ' -f1)
+upper=$(printf '%s' "$sum" | tr a-f A-F)
+imports_with() {
+	local what=$1
+	shift
+	n=$((n + 1))
+	run_qvm image "$@" "tank/v$n"
+	check "$what: exit 0" [ "$RC" -eq 0 ]
+	[ "$RC" -eq 0 ] || printf '#   %s\n' "$ERR"
+	check "$what: the volume holds the image" \
+		cmp -s "$D/disk.raw" "$QVM_ZVOL_DIR/tank/v$n"
+}
+imports_with "--sha256 (upper case), local .raw.xz" --sha256 "$upper" "$D/disk.raw.xz"
+imports_with "--sha256, file:// .raw.xz (hashed on the way)" --sha256 "$sum" "file://$D/disk.raw.xz"
+imports_with "--checksums SHA256SUMS, .qcow2.xz" --checksums "$D/SHA256SUMS" "$D/disk.qcow2.xz"
+imports_with "--checksums file:// SHA512SUMS, file:// .tar.xz" \
+	--checksums "file://$D/SHA512SUMS" "file://$D/disk.tar.xz"
+bad=$(printf '%064d' 0)
+fails "mismatch, local" "checksum mismatch for disk.raw.xz: expected SHA-256 $bad, got $sum (nothing was kept)" \
+	image --sha256 "$bad" "$D/disk.raw.xz" tank/bad
+check "mismatch, local: known before any zfs create" \
+	eval '! grep -q "tank/bad" "$ZFS_DOUBLE_DIR/log"'
+fails "mismatch, file:// URL" "checksum mismatch for disk.raw.xz: expected SHA-256 $bad, got $sum (nothing was kept)" \
+	image --sha256 "$bad" "file://$D/disk.raw.xz" tank/bad2
+check "mismatch, file:// URL: no snapshot was ever taken" \
+	eval '! grep -q "snapshot.tank/bad2" "$ZFS_DOUBLE_DIR/log"'
+fails "mismatch, .qcow2.xz from a URL" "checksum mismatch for disk.qcow2.xz" \
+	image --sha256 "$bad" "file://$D/disk.qcow2.xz" tank/bad3
+fails "no entry in the list" "no entry for disk.raw.gz in $D/SHA256SUMS" \
+	image --checksums "$D/SHA256SUMS" "$D/disk.raw.gz" tank/noentry
+check "no entry: known before any zfs create" \
+	eval '! grep -q "tank/noentry" "$ZFS_DOUBLE_DIR/log"'
+run_qvm image --sha256 "$sum" --checksums "$D/SHA256SUMS" "$D/disk.raw.xz" tank/both
+check "--sha256 and --checksums together: refused" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "--sha256 or --checksums, once"'
+
 # --- dry run: the plan, and a script that makes the same volume ----------
 before=$(state)
 run_qvm -n image "$D/disk.raw.xz" tank/dry
