@@ -56,7 +56,7 @@ FILES=$WORK/files
 mkdir -p "$FILES/sub.d"
 touch "$FILES/web1.yaml" "$FILES/db.yml" "$FILES/notes.txt" \
 	"$FILES/debian.qcow2" "$FILES/ubuntu.img" "$FILES/alpine.raw" \
-	"$FILES/disk.vmdk"
+	"$FILES/disk.vmdk" "$FILES/disk.raw.xz" "$FILES/SHA256SUMS"
 cd "$FILES" || exit 1
 
 # comp LINE: complete at the end of LINE; GOT is COMPREPLY, sorted, one
@@ -115,7 +115,10 @@ expect "qvm nosuch " ""
 expect "qvm list -" "-H"
 expect "qvm list -H " ""
 expect "qvm destroy -" "-c"
-expect "qvm image -" ""
+expect "qvm image -" "--checksums --sha256"
+expect "qvm image --sha256 " ""
+expect "qvm image --checksums S" "SHA256SUMS"
+expect "qvm image --sha256 abc d" "debian.qcow2 disk.raw.xz"
 expect "qvm vm -" "--timeout --wait -t -w"
 expect "qvm vm -w -" "--timeout --wait -t -w"
 expect "qvm vm -w -t " ""
@@ -129,8 +132,8 @@ expect "qvm destroy -c qemu:///sy" "///system"
 expect "qvm vm " "db.yml sub.d web1.yaml"
 expect "qvm -n vm w" "web1.yaml"
 expect "qvm check " "db.yml sub.d web1.yaml"
-expect "qvm image " "alpine.raw debian.qcow2 sub.d ubuntu.img"
-expect "qvm -n image d" "debian.qcow2"
+expect "qvm image " "alpine.raw debian.qcow2 disk.raw.xz sub.d ubuntu.img"
+expect "qvm -n image d" "debian.qcow2 disk.raw.xz"
 expect "qvm vm web1.yaml " ""
 expect "qvm vm -w -t 60 " "db.yml sub.d web1.yaml"
 expect "qvm vm --wait --timeout 60 w" "web1.yaml"
