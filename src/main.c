@@ -146,7 +146,9 @@ static void help(void)
 	       "  -h, --help     show this help\n"
 	       "  -V, --version  show the version\n"
 	       "\nenvironment: QVM_ZVOL_DIR (/dev/zvol), QVM_SEED_DIR "
-	       "(/var/lib/qvm), QVM_DEVICE_TIMEOUT (30)\n"
+	       "(/var/lib/qvm),\n  QVM_DEVICE_TIMEOUT (30), QVM_CACHE_DIR "
+	       "(/var/cache/qvm: where image copies a qcow2\n  that is not "
+	       "a plain local file first)\n"
 	       "See qvm(1).\n");
 }
 
