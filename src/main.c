@@ -147,8 +147,8 @@ static void help(void)
 	       "  -V, --version  show the version\n"
 	       "\nenvironment: QVM_ZVOL_DIR (/dev/zvol), QVM_SEED_DIR "
 	       "(/var/lib/qvm),\n  QVM_DEVICE_TIMEOUT (30), QVM_CACHE_DIR "
-	       "(/var/cache/qvm: where image copies a qcow2\n  that is not "
-	       "a plain local file first)\n"
+	       "(/var/cache/qvm: image's temporary copy\n  of a qcow2 that "
+	       "is not a plain local file)\n"
 	       "See qvm(1).\n");
 }
 
