@@ -40,6 +40,7 @@ struct image_run {
 	struct source src;
 	bool dry;		/* the host does not see changes */
 	bool plain;		/* a local file read as it is */
+	bool stream;		/* a raw image streamed into the volume */
 	char *cache;		/* the copy of a qcow2 under the cache dir */
 	uint64_t streamed;	/* bytes of a streamed raw image */
 	char *task;
@@ -249,8 +250,13 @@ static int step_create(void *arg)
 	char now[32], run[17];
 	int rc;
 
-	host_say(m->h, "Creating volume %s (%llu MiB)", m->zvol,
-		 (unsigned long long)(m->volsize / MIB));
+	if (m->stream)
+		host_say(m->h, "Creating volume %s (thin, %llu MiB until the "
+			 "stream's end gives the image's size)", m->zvol,
+			 (unsigned long long)(m->volsize / MIB));
+	else
+		host_say(m->h, "Creating volume %s (%llu MiB)", m->zvol,
+			 (unsigned long long)(m->volsize / MIB));
 	strvec_push(&props, "volblocksize=" IMAGE_VOLBLOCKSIZE);
 	strvec_push(&props, "refreservation=none");
 	strvec_push(&props, TAG_ROLE "=" ROLE_IMAGE);
@@ -815,6 +821,7 @@ int image_import(const struct host *h, const char *image, const char *zvol,
 		m.volsize = (m.src.disk.virtual_size + MIB - 1) / MIB * MIB;
 	} else {
 		steps = stream_steps;
+		m.stream = true;
 		m.volsize = IMAGE_STREAM_VOLSIZE;
 	}
 	if (check_host(&m) < 0)
