@@ -28,7 +28,8 @@ for p in zfsutils-linux genisoimage virtinst libvirt-clients libyaml-0-2 \
 	libc6; do
 	check "Depends on $p" contains "$DEPENDS" "$p"
 done
-check "Recommends qemu-utils" [ "$(field Recommends)" = qemu-utils ]
+check "Recommends qemu-utils, and what image sources need" \
+	[ "$(field Recommends)" = "bzip2, curl, qemu-utils, xz-utils, zstd" ]
 
 ROOT=$(mktemp -d "${TMPDIR:-/tmp}/qvm-deb.XXXXXX")
 trap 'rm -rf "$ROOT"' EXIT
