@@ -396,22 +396,36 @@ static bool mismatch(const struct image_run *m, const char *got)
 	return true;
 }
 
-/* A local file is hashed before anything changes: the hash program reads
- * it as published. */
+/* A local file is hashed before anything changes, from the descriptor
+ * qvm imports from (not by its name again, which may meanwhile name
+ * another file): the hash program reads it as published. */
 static int verify_file(struct image_run *m)
 {
+	const char *const *argvs[1] = {
+		(const char *const[]){ m->expect->program, NULL } };
+	struct run_pipeline p;
 	struct run_result res;
 	char last[512], digest[129];
-	char *path = qemu_path(m->image);
 	int rc;
 
 	host_say(m->h, "Checking the %s of %s (%s)", m->expect->kind, m->image,
 		 m->expect->program);
-	rc = runner_run(m->r, (const char *const[]){ m->expect->program, "--",
-						     path, NULL },
-			RUN_READS, &res);
-	free(path);
-	if (rc != 0) {
+	if (lseek(m->fd, 0, SEEK_SET) < 0)
+		return msg_error(m->task, "cannot read %s: %s", m->image,
+				 strerror(errno));
+	if (runner_spawn(argvs, 1, m->fd, 1, &p, &res) == 0)
+		runner_pipeline_wait(&p, &res);
+	/* The stream reads it again from the start. */
+	if (lseek(m->fd, 0, SEEK_SET) < 0) {
+		run_result_clear(&res);
+		return msg_error(m->task, "cannot read %s: %s", m->image,
+				 strerror(errno));
+	}
+	if (signals_pending()) {
+		run_result_clear(&res);
+		return signals_check(m->task);
+	}
+	if (res.status != 0) {
 		msg_error(m->task, "could not hash %s: %s", m->image,
 			  run_result_last_err(&res, last, sizeof(last)));
 		run_result_clear(&res);

@@ -172,30 +172,64 @@ static void failed_resize_undoes_the_volume(void **state)
 	assert_non_null(strstr(F->out, "Undid: destroyed zvol tank/img"));
 }
 
-/* A local file's digest is checked before anything is looked up or
- * made in ZFS. */
+/* A local file's digest is checked (sha256sum, for real, reading the
+ * descriptor qvm imports from) before anything is looked up or made in
+ * ZFS. */
 static void local_checksum_mismatch_changes_nothing(void **state)
 {
 	const char *zeros = "0000000000000000000000000000000000000000000000"
 			    "000000000000000000";
-	const char *ones = "1111111111111111111111111111111111111111111111"
-			   "111111111111111111";
 	struct image_sums sums = { zeros, NULL };
-	char *out = xasprintf("%s  %s\n", ones, F->xz);
-	char *want;
+	char *cmd, *want;
+	char got[65];
+	FILE *f;
 
 	(void)state;
-	expect_run(ARGV("sha256sum", "--", F->xz), out, "", 0);
+	cmd = xasprintf("sha256sum < '%s'", F->xz);
+	f = popen(cmd, "r");
+	assert_non_null(f);
+	assert_non_null(fgets(got, sizeof(got), f));
+	pclose(f);
+	free(cmd);
 	assert_int_equal(image_import(&mock_host, F->xz, "tank/img", &sums),
 			 -1);
-	mock_runner_verify();
+	assert_int_equal(mock_runner_calls(), 0);
 	fflush(F->ferr);
 	want = xasprintf("Error importing image %s: checksum mismatch for "
 			 "disk.raw.xz: expected SHA-256 %s, got %s (nothing "
-			 "was kept)\n", F->xz, zeros, ones);
+			 "was kept)\n", F->xz, zeros, got);
 	assert_string_equal(F->err, want);
 	free(want);
-	free(out);
+}
+
+/* The digest that matches: the import goes on, from the start of the
+ * file (the hash read it to its end). */
+static void local_checksum_match_imports_the_whole_file(void **state)
+{
+	struct image_sums sums = { NULL, NULL };
+	char *cmd, *list;
+
+	(void)state;
+	cmd = xasprintf("cd '%s' && sha256sum disk.raw.xz > SHA256SUMS",
+			F->dir);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	list = xasprintf("%s/SHA256SUMS", F->dir);
+	sums.list = list;
+	expect_absent();
+	expect_run_hook(ARGV("zfs", "create", "-V", "1099511627776", "-o",
+			     "volblocksize=16K", "-o", "refreservation=none",
+			     "-o", "qvm:role=image", "-o", "*", "-o", "*",
+			     "tank/img"), "", "", 0, device_made, NULL);
+	expect_run_hook(ARGV("zfs", "set", "volsize=2097152", "tank/img"), "",
+			"", 0, volsize_set, NULL);
+	expect_run(ARGV("zfs", "snapshot", "tank/img@base"), "", "", 0);
+	assert_int_equal(image_import(&mock_host, F->xz, "tank/img", &sums), 0);
+	mock_runner_verify();
+	cmd = xasprintf("cmp -s -n 1500000 '%s' '%s'", F->raw, F->device);
+	assert_int_equal(system(cmd), 0);
+	free(cmd);
+	free(list);
 }
 
 static void dry_run_prints_the_pipeline_and_reads_no_body(void **state)
@@ -232,6 +266,9 @@ int main(void)
 			failed_resize_undoes_the_volume, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			local_checksum_mismatch_changes_nothing, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(
+			local_checksum_match_imports_the_whole_file, setup,
 			teardown),
 		cmocka_unit_test_setup_teardown(
 			dry_run_prints_the_pipeline_and_reads_no_body, setup,
