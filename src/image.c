@@ -514,36 +514,66 @@ static int check_cache(struct image_run *m)
 	return 0;
 }
 
-/* The chain as one shell pipeline, for the dry run. */
+/* The chain as one shell pipeline, for the dry run. A URL's checksum is
+ * checked in it as qvm checks it: the bytes as published teed (through a
+ * FIFO) into the hash program, whose digest must then be the one
+ * expected. */
 static char *pipeline_text(const struct image_run *m, const char *sink)
 {
+	bool hash = m->expect && m->src.url;
+	struct strvec stages = STRVEC_INIT;
 	struct strvec words = STRVEC_INIT;
-	char *parts[4] = { NULL, NULL, NULL, NULL };
-	size_t n = 0;
 	char *text;
+	size_t len = 0;
 
 	if (m->src.url) {
 		source_curl_argv(&words, m->image);
-		parts[n++] = text_shell_join(strvec_argv(&words));
+		strvec_push(&stages, text = text_shell_join(strvec_argv(&words)));
+		free(text);
 		strvec_clear(&words);
+		if (hash)
+			strvec_push(&stages, "tee \"$d/published\"");
 	}
-	if (m->src.codec != IMG_BARE)
-		parts[n++] = text_shell_join(source_unwrap_argv(m->src.codec));
-	if (m->src.tar)
-		parts[n++] = text_shell_join(source_unwrap_argv(IMG_TAR));
+	if (m->src.codec != IMG_BARE) {
+		text = text_shell_join(source_unwrap_argv(m->src.codec));
+		strvec_push(&stages, text);
+		free(text);
+	}
+	if (m->src.tar) {
+		text = text_shell_join(source_unwrap_argv(IMG_TAR));
+		strvec_push(&stages, text);
+		free(text);
+	}
 	if (!m->src.url) {
 		char *q = text_shell_quote(m->image);
-		char *first = parts[0];
+		char *first = xasprintf("%s < %s", stages.v[0], q);
 
-		parts[0] = xasprintf("%s < %s", first, q);
-		free(first);
+		free(stages.v[0]);
+		stages.v[0] = first;
 		free(q);
 	}
-	text = xasprintf("%s%s%s%s%s %s", parts[0], n > 1 ? " | " : "",
-			 n > 1 ? parts[1] : "", n > 2 ? " | " : "",
-			 n > 2 ? parts[2] : "", sink);
-	for (size_t i = 0; i < n; i++)
-		free(parts[i]);
+	for (size_t i = 0; i < stages.n; i++)
+		len += strlen(stages.v[i]) + 3;
+	text = xmalloc(len + strlen(sink) + 2);
+	text[0] = '\0';
+	for (size_t i = 0; i < stages.n; i++) {
+		if (i)
+			strcat(text, " | ");
+		strcat(text, stages.v[i]);
+	}
+	strcat(text, " ");
+	strcat(text, sink);
+	strvec_clear(&stages);
+	if (hash) {
+		char *inner = text;
+
+		text = xasprintf("set -e; d=$(mktemp -d); mkfifo \"$d/published\"; "
+				 "%s < \"$d/published\" > \"$d/sum\" & h=$!; %s; "
+				 "wait \"$h\"; read -r sum rest < \"$d/sum\"; "
+				 "rm -r \"$d\"; test \"$sum\" = %s",
+				 m->expect->program, inner, m->expect->hex);
+		free(inner);
+	}
 	return text;
 }
 

@@ -162,6 +162,25 @@ sh -e "$WORK/import.sh" > "$WORK/script.out" 2>&1
 check "dry run: the script runs" [ $? -eq 0 ]
 check "dry run: the script's volume holds the image" \
 	cmp -s -n "$(stat -c %s "$D/disk.raw")" "$D/disk.raw" "$QVM_ZVOL_DIR/tank/dry"
+# A URL's checksum: the script checks it as qvm would, on the way.
+run_qvm -n image --sha256 "$sum" "file://$D/disk.raw.xz" tank/dryurl
+check "dry run, URL with --sha256: exit 0" [ "$RC" -eq 0 ]
+check "dry run, URL with --sha256: the script hashes the bytes as published" \
+	contains "$OUT" "sha256sum < \"\$d/published\""
+printf '%s\n' "$OUT" > "$WORK/import-url.sh"
+check "dry run, URL with --sha256: sh -n" sh -n "$WORK/import-url.sh"
+sh -e "$WORK/import-url.sh" > "$WORK/script.out" 2>&1
+check "dry run, URL with --sha256: the script runs" [ $? -eq 0 ]
+check "dry run, URL with --sha256: the script's volume holds the image" \
+	cmp -s -n "$(stat -c %s "$D/disk.raw")" "$D/disk.raw" "$QVM_ZVOL_DIR/tank/dryurl"
+check "dry run, URL with --sha256: the script made the snapshot" \
+	eval "zfs list -H -o name tank/dryurl@base >/dev/null 2>&1"
+run_qvm -n image --sha256 "$bad" "file://$D/disk.raw.xz" tank/dryurl2
+printf '%s\n' "$OUT" > "$WORK/import-bad.sh"
+sh -e "$WORK/import-bad.sh" > "$WORK/script.out" 2>&1
+check "dry run, URL with a wrong --sha256: the script stops" [ $? -ne 0 ]
+check "dry run, URL with a wrong --sha256: no snapshot" \
+	eval "! zfs list -H -o name tank/dryurl2@base >/dev/null 2>&1"
 run_qvm -n image "$D/disk.qcow2.xz" tank/dryq
 check "dry run, .qcow2.xz: the copy into the cache, then qemu-img" \
 	eval 'contains "$OUT" "xz -dc < $D/disk.qcow2.xz > $CACHE/qvm-tank_dryq." &&
