@@ -51,8 +51,6 @@ DEBIAN_PACKAGES = build-essential pkg-config libyaml-dev libcmocka-dev \
 	libvirt-daemon-driver-qemu qemu-utils python3 python3-yaml mandoc \
 	valgrind time e2fsprogs clang libclang-rt-14-dev bash-completion \
 	openssh-client openssh-server
-# qvm image's sources (issue 15): downloads, decompressors.
-DEBIAN_PACKAGES += curl xz-utils zstd bzip2
 # make deb: to build the Debian package and check it (lintian, man -l).
 DEB_PACKAGES = debhelper dpkg-dev lintian man-db
 DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system ovmf \
