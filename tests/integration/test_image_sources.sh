@@ -147,6 +147,15 @@ run_qvm image --sha256 "$sum" --checksums "$D/SHA256SUMS" "$D/disk.raw.xz" tank/
 check "--sha256 and --checksums together: refused" \
 	eval '[ "$RC" -eq 1 ] && contains "$ERR" "--sha256 or --checksums, once"'
 
+run_qvm image --sha256
+check "--sha256 without HEX: refused" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "qvm image: --sha256 needs an argument"'
+run_qvm vm --checksums "$D/SHA256SUMS" x.yaml
+check "--checksums is image's only" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "qvm vm: unknown option '"'"'--checksums'"'"'"'
+fails "--sha256 that is no digest" "abc is not a SHA-256 digest" \
+	image --sha256 abc "$D/disk.raw.xz" tank/abc
+
 # --- dry run: the plan, and a script that makes the same volume ----------
 before=$(state)
 run_qvm -n image "$D/disk.raw.xz" tank/dry
