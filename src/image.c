@@ -34,14 +34,14 @@ struct image_run {
 	const struct host *h;
 	const struct runner *r;	/* h->runner */
 	const char *image;	/* SOURCE, as given */
-	const char *path;	/* the file read: the image, or the cache copy */
+	const char *path;	/* the file read: the image or its cache copy */
 	const char *zvol;
 	const struct image_expect *expect;	/* NULL: no checksum */
 	struct source src;
 	bool dry;		/* the host does not see changes */
 	bool plain;		/* a local file read as it is */
 	bool stream;		/* a raw image streamed into the volume */
-	char *cache;		/* the copy of a qcow2 under the cache dir */
+	char *cache;		/* a qcow2's copy under the cache dir */
 	uint64_t streamed;	/* bytes of a streamed raw image */
 	char *task;
 	char *snapshot;
@@ -391,8 +391,8 @@ static bool mismatch(const struct image_run *m, const char *got)
 	if (strcmp(got, m->expect->hex) == 0)
 		return false;
 	msg_error(m->task, "checksum mismatch for %s: expected %s %s, got %s "
-		  "(nothing was kept)", m->src.name, m->expect->kind, m->expect->hex,
-		  got);
+		  "(nothing was kept)", m->src.name, m->expect->kind,
+		  m->expect->hex, got);
 	return true;
 }
 
@@ -528,7 +528,8 @@ static char *pipeline_text(const struct image_run *m, const char *sink)
 
 	if (m->src.url) {
 		source_curl_argv(&words, m->image);
-		strvec_push(&stages, text = text_shell_join(strvec_argv(&words)));
+		text = text_shell_join(strvec_argv(&words));
+		strvec_push(&stages, text);
 		free(text);
 		strvec_clear(&words);
 		if (hash)
@@ -567,10 +568,11 @@ static char *pipeline_text(const struct image_run *m, const char *sink)
 	if (hash) {
 		char *inner = text;
 
-		text = xasprintf("set -e; d=$(mktemp -d); mkfifo \"$d/published\"; "
-				 "%s < \"$d/published\" > \"$d/sum\" & h=$!; %s; "
-				 "wait \"$h\"; read -r sum rest < \"$d/sum\"; "
-				 "rm -r \"$d\"; test \"$sum\" = %s",
+		text = xasprintf("set -e; d=$(mktemp -d); mkfifo "
+				 "\"$d/published\"; %s < \"$d/published\" > "
+				 "\"$d/sum\" & h=$!; %s; wait \"$h\"; read -r "
+				 "sum rest < \"$d/sum\"; rm -r \"$d\"; test "
+				 "\"$sum\" = %s",
 				 m->expect->program, inner, m->expect->hex);
 		free(inner);
 	}

@@ -113,7 +113,7 @@ struct runner_stdin {
 #define RUN_ERR_KEEP 4096
 
 struct run_pipeline {
-	int in;			/* RUN_STDIN_PIPE: the first's stdin; else -1 */
+	int in;			/* RUN_STDIN_PIPE: the first's stdin, or -1 */
 	int out;		/* the last's stdout unless captured; else -1 */
 	size_t n;
 	int pid[RUN_PIPE_MAX];	/* 0: not running */

@@ -91,9 +91,11 @@ int source_parse(const char *arg, struct source *s, char *errbuf,
 
 	memset(s, 0, sizeof(*s));
 	s->arg = arg;
-	if (sep && sep > arg && strspn(arg, "abcdefghijklmnopqrstuvwxyz"
-				       "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-")
-				== (size_t)(sep - arg)) {
+	static const char scheme_chars[] = "abcdefghijklmnopqrstuvwxyz"
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+.-";
+
+	if (sep && sep > arg &&
+	    strspn(arg, scheme_chars) == (size_t)(sep - arg)) {
 		size_t n = (size_t)(sep - arg);
 
 		if (!(n == 4 && strncasecmp(arg, "http", 4) == 0) &&
@@ -236,9 +238,9 @@ static int peel(const char *const *const *argvs, size_t n, int memfd,
 		for (size_t i = 0; i < n; i++)
 			if (res[i].status != 0 && res[i].status != 128 + SIGTERM
 			    && res[i].status != 128 + SIGPIPE) {
-				rc = text_fail(errbuf, errsize, "%s",
-					       run_result_last_err(&res[i], last,
-								   sizeof(last)));
+				run_result_last_err(&res[i], last,
+						    sizeof(last));
+				rc = text_fail(errbuf, errsize, "%s", last);
 				break;
 			}
 		if (rc == 0)

@@ -130,11 +130,8 @@ static void unwrap_commands_read_stdin(void **state)
 static void digest_is_read_from_the_hash_programs_output(void **state)
 {
 	char d[129];
-	char hex[65];
 
 	(void)state;
-	memset(hex, 'A', 64);
-	hex[64] = '\0';
 	assert_int_equal(source_parse_digest("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 					     "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
 					     "  -\n", d, sizeof(d)), 0);
