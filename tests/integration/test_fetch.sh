@@ -221,6 +221,8 @@ truncate -s 8M "$WORK/big.raw"
 head -c 3145728 /dev/urandom | dd of="$WORK/big.raw" conv=notrunc status=none
 qemu-img convert -f raw -O qcow2 "$WORK/big.raw" "$WORK/big.qcow2"
 xz -T1 -0 -c "$WORK/big.qcow2" > "$SRV/big.qcow2.xz"
+cp "$WORK/big.qcow2" "$SRV/big.qcow2"
+gzip -1 -c "$WORK/big.raw" > "$SRV/big.raw.gz"
 if ! unshare -m true 2>/dev/null; then
 	echo "# skipped: out of space in the cache (unshare -m needs root)"
 else
@@ -277,9 +279,10 @@ interrupted() {
 	check "$what: no curl left behind" \
 		eval '! pgrep -f -- "$url" >/dev/null'
 }
+# (3 MiB or more of data at 160 KiB/s: still running when interrupted)
 interrupted "SIGINT to qvm, streaming raw" qvm "$URL/slow/disk.raw"
-interrupted "SIGINT to qvm, raw.gz" qvm "$URL/slow/disk.raw.gz"
-interrupted "Ctrl-C, qcow2 into the cache" group "$URL/slow/disk.qcow2"
+interrupted "SIGINT to qvm, raw.gz" qvm "$URL/slow/big.raw.gz"
+interrupted "Ctrl-C, qcow2 into the cache" group "$URL/slow/big.qcow2"
 
 # --- -n: the plan, without the image's body ----------------------------------
 : > "$LOG"
