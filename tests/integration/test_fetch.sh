@@ -289,9 +289,13 @@ interrupted "Ctrl-C, qcow2 into the cache" group "$URL/slow/big.qcow2"
 before=$(state)
 run_qvm -n image --checksums "$URL/SHA256SUMS" "$URL/disk.raw" tank/dry
 check "-n: exit 0" [ "$RC" -eq 0 ]
+# The plan is a script (as every -n output is): each step a command, not
+# only a comment; the verification too.
+commands=$(printf '%s\n' "$OUT" | grep -v '^#')
 for w in curl sha256sum "zfs create" "zfs snapshot"; do
-	check "-n: the plan has $w" contains "$OUT" "$w"
+	check "-n: the plan runs $w" contains "$commands" "$w"
 done
+check "-n: the plan passes sh -n" eval 'printf "%s\n" "$OUT" | sh -n'
 check "-n: nothing created" [ "$(state)" = "$before" ]
 check "-n: no temporary file left" nothing_left
 sleep 0.2
