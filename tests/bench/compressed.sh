@@ -126,6 +126,18 @@ floor_run() {
 	printf '  %-4s %-6s %8.3f s  %6.3f s CPU\n' "$fmt" "$prog" "$wall" \
 		"$cpu" >&2
 }
+# pipe_run FILE FMT PROG: PROG -dc FILE | cat > /dev/null: what moving the
+# bytes through a pipe costs by itself (shown, not judged).
+pipe_run() {
+	local file=$1 fmt=$2 prog=$3 res wall rss st cpu
+	res=$("$BT" time /dev/null sh -c '"$1" -dc "$2" | cat' sh "$prog" "$file")
+	read -r wall rss st cpu _ <<< "$res"
+	[ "$st" -eq 0 ] || die "$prog -dc | cat exited $st"
+	echo "$wall" >> "$WORK/out/$fmt.pipe"
+	echo "$cpu" >> "$WORK/out/$fmt.pipe.cpu"
+	printf '  %-4s %-6s %8.3f s  %6.3f s CPU (| cat)\n' "$fmt" "$prog" \
+		"$wall" "$cpu" >&2
+}
 # rss_run FILE FMT: qvm's own peak RSS (VmHWM, KiB), sampled.
 rss_run() {
 	local file=$1 fmt=$2 pid hwm=0 v target
@@ -151,10 +163,14 @@ for ((r = 0; r < REPS; r++)); do
 	# alternate which runs first
 	if ((r % 2)); then
 		floor_run "$IMG.xz" xz xz; qvm_run "$IMG.xz" xz
+		pipe_run "$IMG.xz" xz xz
 		floor_run "$IMG.zst" zst zstd; qvm_run "$IMG.zst" zst
+		pipe_run "$IMG.zst" zst zstd
 	else
 		qvm_run "$IMG.xz" xz; floor_run "$IMG.xz" xz xz
+		pipe_run "$IMG.xz" xz xz
 		qvm_run "$IMG.zst" zst; floor_run "$IMG.zst" zst zstd
+		pipe_run "$IMG.zst" zst zstd
 	fi
 done
 for ((r = 0; r < RSS_RUNS; r++)); do
@@ -182,7 +198,12 @@ row() {	# row FMT PROG
 	printf '| `%s -dc FILE.raw.%s > /dev/null` | %.3f | %s | %.3f |\n' "$2" "$1" \
 		"$(median "$WORK/out/$1.floor")" "$(minmax "$WORK/out/$1.floor")" \
 		"$(median "$WORK/out/$1.floor.cpu")"
+	printf '| `%s -dc FILE.raw.%s \\| cat > /dev/null` (not judged) | %.3f | %s | %.3f |\n' "$2" "$1" \
+		"$(median "$WORK/out/$1.pipe")" "$(minmax "$WORK/out/$1.pipe")" \
+		"$(median "$WORK/out/$1.pipe.cpu")"
 }
+pipe_ratio() { awk -v a="$(median "$WORK/out/$1.pipe")" -v b="$(median "$WORK/out/$1.floor")" \
+	'BEGIN { printf "%.3f", a / b }'; }
 XZ_R=$(ratio xz)
 ZST_R=$(ratio zst)
 XZ_RSS=$(rssmax xz)
@@ -216,7 +237,10 @@ $(row zst zstd)
 | qvm's own peak RSS (VmHWM, max of $RSS_RUNS runs each) < 8 MiB | xz $XZ_RSS MiB, zstd $ZST_RSS MiB | $(verdict "$(awk -v a="$XZ_RSS" -v b="$ZST_RSS" 'BEGIN { print (a > b ? a : b) }')" 7.999) |
 
 Per-repetition ratios qvm/floor, median (min-max), shown, not judged:
-xz $(pair xz), zstd $(pair zst).
+xz $(pair xz), zstd $(pair zst). The same decompressor's output moved
+through a pipe into \`cat\` and thrown away, against the floor (ratio of
+the medians): xz $(pipe_ratio xz), zstd $(pipe_ratio zst): what any
+consumer of a pipe pays before it does anything with the bytes.
 EOF
 } > "$RESULTS.tmp"
 mv "$RESULTS.tmp" "$RESULTS"
