@@ -50,7 +50,8 @@ DEBIAN_PACKAGES = build-essential pkg-config libyaml-dev libcmocka-dev \
 	genisoimage virtinst libvirt-clients libvirt-daemon \
 	libvirt-daemon-driver-qemu qemu-utils python3 python3-yaml mandoc \
 	valgrind time e2fsprogs clang libclang-rt-14-dev bash-completion \
-	openssh-client openssh-server
+	openssh-client openssh-server \
+	curl xz-utils zstd bzip2
 # make deb: to build the Debian package and check it (lintian, man -l).
 DEB_PACKAGES = debhelper dpkg-dev lintian man-db
 DEMO_PACKAGES = debootstrap qemu-system-x86 libvirt-daemon-system ovmf \
