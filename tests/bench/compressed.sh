@@ -138,6 +138,23 @@ pipe_run() {
 	printf '  %-4s %-6s %8.3f s  %6.3f s CPU (| cat)\n' "$fmt" "$prog" \
 		"$wall" "$cpu" >&2
 }
+# dd_run FILE FMT PROG: PROG -dc FILE | dd bs=16k conv=sparse,notrunc,fsync
+# into a fresh sparse target: the copy as "qvm -n image" prints it, done by
+# the shell (shown, not judged).
+dd_run() {
+	local file=$1 fmt=$2 prog=$3 res wall rss st cpu
+	truncate -s "$SIZE" "$WORK/target.dd"
+	res=$("$BT" time /dev/null sh -c '"$1" -dc "$2" |
+		dd of="$3" bs=16384 conv=sparse,notrunc,fsync status=none' \
+		sh "$prog" "$file" "$WORK/target.dd")
+	read -r wall rss st cpu _ <<< "$res"
+	[ "$st" -eq 0 ] || die "$prog -dc | dd exited $st"
+	rm -f "$WORK/target.dd"
+	echo "$wall" >> "$WORK/out/$fmt.dd"
+	echo "$cpu" >> "$WORK/out/$fmt.dd.cpu"
+	printf '  %-4s %-6s %8.3f s  %6.3f s CPU (| dd)\n' "$fmt" "$prog" \
+		"$wall" "$cpu" >&2
+}
 # rss_run FILE FMT: qvm's own peak RSS (VmHWM, KiB), sampled.
 rss_run() {
 	local file=$1 fmt=$2 pid hwm=0 v target
@@ -163,14 +180,14 @@ for ((r = 0; r < REPS; r++)); do
 	# alternate which runs first
 	if ((r % 2)); then
 		floor_run "$IMG.xz" xz xz; qvm_run "$IMG.xz" xz
-		pipe_run "$IMG.xz" xz xz
+		pipe_run "$IMG.xz" xz xz; dd_run "$IMG.xz" xz xz
 		floor_run "$IMG.zst" zst zstd; qvm_run "$IMG.zst" zst
-		pipe_run "$IMG.zst" zst zstd
+		pipe_run "$IMG.zst" zst zstd; dd_run "$IMG.zst" zst zstd
 	else
 		qvm_run "$IMG.xz" xz; floor_run "$IMG.xz" xz xz
-		pipe_run "$IMG.xz" xz xz
+		pipe_run "$IMG.xz" xz xz; dd_run "$IMG.xz" xz xz
 		qvm_run "$IMG.zst" zst; floor_run "$IMG.zst" zst zstd
-		pipe_run "$IMG.zst" zst zstd
+		pipe_run "$IMG.zst" zst zstd; dd_run "$IMG.zst" zst zstd
 	fi
 done
 for ((r = 0; r < RSS_RUNS; r++)); do
@@ -201,6 +218,9 @@ row() {	# row FMT PROG
 	printf '| `%s -dc FILE.raw.%s \\| cat > /dev/null` (not judged) | %.3f | %s | %.3f |\n' "$2" "$1" \
 		"$(median "$WORK/out/$1.pipe")" "$(minmax "$WORK/out/$1.pipe")" \
 		"$(median "$WORK/out/$1.pipe.cpu")"
+	printf '| `%s -dc FILE.raw.%s \\| dd bs=16k conv=sparse,notrunc,fsync` (not judged) | %.3f | %s | %.3f |\n' "$2" "$1" \
+		"$(median "$WORK/out/$1.dd")" "$(minmax "$WORK/out/$1.dd")" \
+		"$(median "$WORK/out/$1.dd.cpu")"
 }
 pipe_ratio() { awk -v a="$(median "$WORK/out/$1.pipe")" -v b="$(median "$WORK/out/$1.floor")" \
 	'BEGIN { printf "%.3f", a / b }'; }
@@ -240,7 +260,10 @@ Per-repetition ratios qvm/floor, median (min-max), shown, not judged:
 xz $(pair xz), zstd $(pair zst). The same decompressor's output moved
 through a pipe into \`cat\` and thrown away, against the floor (ratio of
 the medians): xz $(pipe_ratio xz), zstd $(pipe_ratio zst): what any
-consumer of a pipe pays before it does anything with the bytes.
+consumer of a pipe pays before it does anything with the bytes. The
+shell's own way to do qvm's job (the pipeline \`qvm -n image\` prints, into
+a sparse file, with \`dd conv=sparse\` skipping the zero blocks and an
+fsync at the end) against qvm: qvm / that = xz $(awk -v a="$(median "$WORK/out/xz.qvm")" -v b="$(median "$WORK/out/xz.dd")" 'BEGIN { printf "%.3f", a / b }'), zstd $(awk -v a="$(median "$WORK/out/zst.qvm")" -v b="$(median "$WORK/out/zst.dd")" 'BEGIN { printf "%.3f", a / b }').
 EOF
 } > "$RESULTS.tmp"
 mv "$RESULTS.tmp" "$RESULTS"
