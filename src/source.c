@@ -451,7 +451,7 @@ int source_stream_start(const struct source *s, int fd,
 			st->chain_on = true;
 			st->out = st->chain.out;
 		} else {
-			if (pipe2(st->plain, O_CLOEXEC) < 0) {
+			if (runner_data_pipe(st->plain) < 0) {
 				text_fail(errbuf, errsize, "pipe: %s",
 					  strerror(errno));
 				goto stop;
