@@ -249,4 +249,5 @@ void dryrun_init(struct dryrun *d, FILE *out, const struct host *reader)
 	d->host.runner = &d->runner;
 	d->host.ops = &dry_ops;
 	d->host.ctx = d;
+	d->host.name = reader->name;
 }

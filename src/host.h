@@ -89,6 +89,8 @@ struct host {
 	const struct runner *runner;	/* runs programs there */
 	const struct host_ops *ops;
 	void *ctx;
+	const char *name;	/* another machine's, for messages; NULL
+				 * for this one */
 };
 
 extern const struct host_ops host_local_ops;
@@ -97,7 +99,7 @@ extern const struct host_ops host_local_ops;
 extern const struct host host_local;
 
 /* The local machine running programs through r (tests script r). */
-#define HOST_LOCAL(r) { (r), &host_local_ops, NULL }
+#define HOST_LOCAL(r) { (r), &host_local_ops, NULL, NULL }
 
 /* The say, sees_changes and begin of a host that acts for real (local,
  * SSH): progress lines on stdout, its changes seen, nothing to announce. */

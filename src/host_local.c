@@ -242,4 +242,4 @@ const struct host_ops host_local_ops = {
 	.end = local_end,
 };
 
-const struct host host_local = { &runner_real, &host_local_ops, NULL };
+const struct host host_local = { &runner_real, &host_local_ops, NULL, NULL };

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +23,9 @@
 #define MASTER_ERR "master.err"
 
 extern char **environ;
+
+static bool master_alive(struct host_ssh *s, unsigned wait_ms);
+static int ensure_master(struct host_ssh *s);
 
 /* ---- the spec ---- */
 
@@ -127,10 +131,30 @@ static int ssh_run_in(struct host_ssh *s, const char *const *argv,
 	struct runner_stdin in = { in_fd };
 	int rc;
 
+	if (ensure_master(s) < 0) {
+		/* As ssh says a connection it could not make. */
+		res->out = xstrdup("");
+		res->out_len = 0;
+		res->err = xasprintf("%s\n", s->unreachable);
+		res->err_len = strlen(res->err);
+		res->status = 255;
+		return 255;
+	}
 	remote_argv(s, argv, &full);
 	rc = runner_real_run(in_fd >= 0 ? &in : NULL, strvec_argv(&full),
 			     effect, res);
 	strvec_clear(&full);
+	/* ssh's own failure: say so when it was the connection that ended
+	 * (the master goes with it), whatever the command's last words. */
+	if (rc == 255 && !master_alive(s, 500)) {
+		char *err = xasprintf("%sssh: the connection to %s was lost "
+				      "while '%s' ran\n", res->err, s->target,
+				      argv[0]);
+
+		free(res->err);
+		res->err = err;
+		res->err_len = strlen(err);
+	}
 	return rc;
 }
 
@@ -406,37 +430,70 @@ static void master_said(const struct host_ssh *s, char *buf, size_t size)
 	free(path);
 }
 
+/* Starts argv with in, out and err as its 0, 1 and 2, in a process group
+ * of its own (a Ctrl-C at the terminal is qvm's, and the undo still has
+ * the connection), with default signal dispositions. 0, or an errno. */
+static int spawn(const char *const *argv, int in, int out, int err,
+		 pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t sigs;
+	char *const *child_argv;
+	int rc;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in, 0);
+	posix_spawn_file_actions_adddup2(&fa, out, 1);
+	posix_spawn_file_actions_adddup2(&fa, err, 2);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setpgroup(&attr, 0);
+	sigemptyset(&sigs);
+	posix_spawnattr_setsigmask(&attr, &sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGPIPE);
+	posix_spawnattr_setsigdefault(&attr, &sigs);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+				 POSIX_SPAWN_SETSIGMASK |
+				 POSIX_SPAWN_SETSIGDEF);
+	memcpy(&child_argv, &argv, sizeof(child_argv));
+	rc = posix_spawnp(pid, argv[0], &fa, &attr, child_argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc != 0)
+		*pid = 0;
+	return rc;
+}
+
 static int start_master(struct host_ssh *s, char *why, size_t whysize)
 {
 	struct strvec argv = STRVEC_INIT;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
 	char *errpath = xasprintf("%s/%s", s->dir, MASTER_ERR);
-	char *const *child_argv;
-	const char *const *cargv;
 	struct timespec poll = { 0, 50 * 1000000L };
 	struct stat st;
-	int rc, status;
+	int rc, status, null, err;
 
+	/* A master killed leaves its socket behind: not a connection. */
+	unlink(s->socket);
 	ssh_options(s, &argv);
-	strvec_pushv(&argv, (const char *const[]){ "-M", "-N", "-o",
-						   "ControlPersist=no",
-						   s->target, NULL });
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, errpath,
-					 O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawnattr_init(&attr);
-	/* Its own group: a Ctrl-C at the terminal is qvm's, and the undo
-	 * still has the connection. */
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-	cargv = strvec_argv(&argv);
-	memcpy(&child_argv, &cargv, sizeof(child_argv));
-	rc = posix_spawnp(&s->master, "ssh", &fa, &attr, child_argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	/* A connection that stops answering ends the master (and so shows
+	 * as lost) within a minute. */
+	strvec_pushv(&argv, (const char *const[]){
+		"-M", "-N", "-o", "ControlPersist=no", "-o",
+		"ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
+		s->target, NULL });
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	err = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (null < 0 || err < 0)
+		rc = errno;
+	else
+		rc = spawn(strvec_argv(&argv), null, null, err, &s->master);
+	if (null >= 0)
+		close(null);
+	if (err >= 0)
+		close(err);
 	strvec_clear(&argv);
 	free(errpath);
 	if (rc != 0) {
@@ -454,7 +511,7 @@ static int start_master(struct host_ssh *s, char *why, size_t whysize)
 			master_said(s, why, whysize);
 			return -1;
 		}
-		if (signals_pending()) {
+		if (signals_interrupting()) {
 			snprintf(why, whysize, "interrupted");
 			return -1;
 		}
@@ -462,6 +519,52 @@ static int start_master(struct host_ssh *s, char *why, size_t whysize)
 	}
 	snprintf(why, whysize, "no connection after %d s",
 		 CONNECT_TIMEOUT_S + 5);
+	return -1;
+}
+
+/* Whether the master still runs (it ends with its connection); looks
+ * again for up to wait_ms, as it may take that long to notice. */
+static bool master_alive(struct host_ssh *s, unsigned wait_ms)
+{
+	int status;
+
+	for (unsigned t = 0; s->master > 0; t += 50) {
+		if (waitpid(s->master, &status, WNOHANG) != 0) {
+			s->master = 0;
+			break;
+		}
+		if (t >= wait_ms)
+			return true;
+		nanosleep(&(struct timespec){ 0, 50000000L }, NULL);
+	}
+	return false;
+}
+
+/*
+ * Before each remote command: a master that has ended (the connection
+ * dropped, or was killed) is replaced by a new one, so that the rest of
+ * the run, and above all its undo, still reaches the host. When that
+ * fails, every later command fails at once with the reason (ssh would
+ * otherwise try a connection of its own for each, and time out).
+ */
+static int ensure_master(struct host_ssh *s)
+{
+	char why[512];
+
+	if (s->unreachable)
+		return -1;
+	if (master_alive(s, 0))
+		return 0;
+	msg_info("The connection to %s was lost; connecting again",
+		 s->target);
+	if (start_master(s, why, sizeof(why)) == 0)
+		return 0;
+	if (s->master > 0)
+		kill(s->master, SIGTERM);
+	s->unreachable = xasprintf("the connection to %s%s%s was lost and "
+				   "cannot be made again (%s)", s->target,
+				   s->port ? " port " : "",
+				   s->port ? s->port : "", why);
 	return -1;
 }
 
@@ -491,6 +594,7 @@ int host_ssh_open(struct host_ssh *s, const char *spec, const char *task)
 	s->host.runner = &s->runner;
 	s->host.ops = &ssh_ops;
 	s->host.ctx = s;
+	s->host.name = s->target;
 	if (start_master(s, errbuf, sizeof(errbuf)) < 0) {
 		msg_error(task, "cannot reach %s%s%s over SSH: %s; nothing was "
 			  "changed", s->target, s->port ? " port " : "",
@@ -503,10 +607,12 @@ int host_ssh_open(struct host_ssh *s, const char *spec, const char *task)
 
 void host_ssh_close(struct host_ssh *s)
 {
-	if (s->master > 0) {
+	int status;
+
+	/* Not when it has ended already (the connection dropped). */
+	if (s->master > 0 && waitpid(s->master, &status, WNOHANG) == 0) {
 		struct strvec argv = STRVEC_INIT;
 		struct run_result res;
-		int status;
 
 		ssh_options(s, &argv);
 		strvec_pushv(&argv, (const char *const[]){ "-O", "exit",
@@ -522,8 +628,8 @@ void host_ssh_close(struct host_ssh *s)
 				kill(s->master, SIGTERM);
 			nanosleep(&(struct timespec){ 0, 50000000L }, NULL);
 		}
-		s->master = 0;
 	}
+	s->master = 0;
 	if (s->dir) {
 		char *p = xasprintf("%s/%s", s->dir, MASTER_ERR);
 
@@ -537,5 +643,6 @@ void host_ssh_close(struct host_ssh *s)
 	free(s->socket);
 	free(s->target);
 	free(s->port);
-	s->dir = s->socket = s->target = s->port = NULL;
+	free(s->unreachable);
+	s->dir = s->socket = s->target = s->port = s->unreachable = NULL;
 }

@@ -39,6 +39,7 @@ struct host_ssh {
 	char *dir;		/* the private directory, or NULL */
 	char *socket;		/* DIR/control */
 	pid_t master;		/* the master ssh, or 0 */
+	char *unreachable;	/* why it is lost for good, or NULL */
 	struct runner runner;
 	struct host host;	/* use this once open */
 };

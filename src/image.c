@@ -378,6 +378,7 @@ int image_import(const struct host *h, const char *image, const char *zvol)
 	m.image = image;
 	m.zvol = zvol;
 	m.fd = -1;
+	m.undo.where = h->name;
 	m.task = xasprintf("importing image %s", image);
 	m.snapshot = xasprintf("%s" TAG_AT_BASE, zvol);
 	m.device = device_path(zvol);

@@ -44,6 +44,7 @@ static const char *past(const char *verb, char *buf, size_t size)
 
 size_t undo_run(struct undo *u, const char *task)
 {
+	char *left = NULL;
 	size_t failed = 0;
 
 	/* A second Ctrl-C must not cut the rollback short. */
@@ -68,6 +69,14 @@ size_t undo_run(struct undo *u, const char *task)
 				  past(e->verb, done, sizeof(done)),
 				  why ? why : "unknown reason", e->verb);
 			failed++;
+			if (u->where) {
+				char *more = xasprintf("%s%s%s", left ? left :
+						       "", left ? ", " : "",
+						       e->what);
+
+				free(left);
+				left = more;
+			}
 		}
 		free(why);
 		entry_free(e);
@@ -75,6 +84,10 @@ size_t undo_run(struct undo *u, const char *task)
 	free(u->e);
 	u->e = NULL;
 	u->alloc = 0;
+	/* Latest first, as undone: the order to remove them in. */
+	if (left)
+		msg_error(task, "left on %s: %s", u->where, left);
+	free(left);
 	return failed;
 }
 

@@ -6,7 +6,10 @@
  * is reported by name, e.g.
  *   Error creating VM web1: zvol tank/web1 was created but could not be
  *   destroyed: <zfs's reason>; destroy it by hand
- * and the rest still run. On success undo_forget() drops the journal. Only
+ * and the rest still run; on another host (where), a last line sums up
+ * what is left there:
+ *   Error creating VM web1: left on host2: zvol tank/web1, domain web1
+ * On success undo_forget() drops the journal. Only
  * what this run created is ever in the journal, so nothing that existed
  * before the run can be removed by it.
  */
@@ -35,9 +38,11 @@ struct undo {
 	struct undo_entry *e;
 	size_t n;
 	size_t alloc;
+	const char *where;	/* the host the changes are on, when it is
+				 * another machine's: NULL here */
 };
 
-#define UNDO_INIT { NULL, 0, 0 }
+#define UNDO_INIT { NULL, 0, 0, NULL }
 
 /* what names the thing ("zvol tank/web1"), verb how it is undone
  * ("destroy", "remove"); free_arg (may be NULL) frees arg afterwards. */

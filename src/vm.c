@@ -578,6 +578,7 @@ int vm_create(const struct host *h, const char *path, unsigned wait)
 	v.h = h;
 	v.r = h->runner;
 	v.wait = wait;
+	v.undo.where = h->name;
 	if (qvmfile_load(path, &v.qf) < 0)
 		return -1;
 	if (prepare(&v) < 0 || find_console(&v) < 0 ||

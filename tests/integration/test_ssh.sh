@@ -151,6 +151,74 @@ check "destroy over SSH: the clone is gone" \
 	eval '! zfs list -H -o name tank/web1 2>/dev/null'
 check "destroy over SSH: the seed is gone" [ ! -e "$QVM_SEED_DIR/web1" ]
 
+# --- the connection dropped mid-run: the undo reconnects, there ---
+# A virt-install on the remote side that takes its time; the test kills
+# the master ssh (found through its control socket) while it runs.
+T=$WORK/t	# qvm's private directory goes here: only this test's
+mkdir -p "$T"
+slow_virt_install() {
+	cat > "$WORK/bin/virt-install" <<EOF
+#!/bin/sh
+case " \$* " in *" --dry-run "*) exit 0 ;; esac
+touch "$WORK/vi-started"
+sleep 4
+EOF
+	chmod +x "$WORK/bin/virt-install"
+}
+# drop_during NAME ARGS...: runs qvm -H HOST ARGS in the background, kills
+# the master once $WORK/NAME-started exists (with KILL_SSHD, the sshd
+# too); leaves RC, OUT, ERR.
+drop_during() {
+	local marker=$WORK/$1-started sock pid
+	shift
+	rm -f "$marker"
+	(TMPDIR=$T PATH=$LOCAL_PATH "$QVM" -H "$H" "$@" >"$WORK/out" \
+		2>"$WORK/err"; echo $? > "$WORK/rc") &
+	for _ in $(seq 100); do [ -e "$marker" ] && break; sleep 0.1; done
+	sock=$(ls "$T"/qvm-ssh-*/control 2>/dev/null | head -n 1)
+	pid=$(ssh -O check -o ControlPath="$sock" x 2>&1 |
+		sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+	[ -n "${KILL_SSHD:-}" ] && kill "$SSHD_PID"
+	[ -n "$pid" ] && kill "$pid"
+	wait
+	RC=$(cat "$WORK/rc")
+	OUT=$(cat "$WORK/out")
+	ERR=$(cat "$WORK/err")
+}
+slow_virt_install
+sed 's/name: web1/name: web3/' "$WORK/web1.yaml" > "$WORK/web3.yaml"
+before=$(state)
+drop_during vi vm "$WORK/web3.yaml"
+check "dropped during virt-install: exit 1 ($ERR)" [ "$RC" -eq 1 ]
+check "dropped during virt-install: says the connection was lost" \
+	contains "$ERR" "ssh: the connection to 127.0.0.1 was lost while 'virt-install' ran"
+check "dropped during virt-install: it connects again for the undo" \
+	contains "$OUT" "The connection to 127.0.0.1 was lost; connecting again"
+check "dropped during virt-install: the clone was destroyed there" \
+	contains "$OUT" "Undid: destroyed zvol tank/web3"
+check "dropped during virt-install: nothing is left on the remote" \
+	[ "$(state)" = "$before" ]
+check "dropped during virt-install: no control socket left" \
+	eval '[ -z "$(ls -A "$T")" ]'
+
+# The host cannot be reached again: everything left is named, with where.
+KILL_SSHD=1 drop_during vi vm "$WORK/web3.yaml"
+check "unreachable after the drop: exit 1" [ "$RC" -eq 1 ]
+check "unreachable after the drop: each thing left is named" \
+	eval 'contains "$ERR" "zvol tank/web3 was created but could not be destroyed: zfs failed (the connection to 127.0.0.1 port $PORT was lost and cannot be made again" && contains "$ERR" "seed directory $QVM_SEED_DIR/web3 was created but could not be removed: the connection to 127.0.0.1 port $PORT was lost and cannot be made again"'
+check "unreachable after the drop: what is left, and where" \
+	contains "$ERR" "left on 127.0.0.1: domain web3, zvol tank/web3, seed directory $QVM_SEED_DIR/web3"
+check "unreachable after the drop: it is indeed there" \
+	eval 'zfs list -H -o name tank/web3 >/dev/null && [ -d "$QVM_SEED_DIR/web3" ]'
+zfs destroy tank/web3
+rm -rf "$QVM_SEED_DIR/web3"
+rm -f "$WORK/bin/virt-install"
+old_pid=$SSHD_PID
+rm -f "$S/sshd.pid"
+"$SSHD" -f "$S/sshd_config" -E "$S/sshd.log"
+for _ in $(seq 50); do [ -s "$S/sshd.pid" ] && break; sleep 0.1; done
+SSHD_PID=$(cat "$S/sshd.pid")
+
 # --- image over SSH: not yet, and says so before any change ---
 before=$(state)
 rq -H "$H" image "$WORK/cloud.raw" tank/other
