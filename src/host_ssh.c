@@ -605,6 +605,17 @@ int host_ssh_open(struct host_ssh *s, const char *spec, const char *task)
 	return 0;
 }
 
+void host_ssh_shown(const struct host_ssh *s, struct strvec *via)
+{
+	strvec_push(via, "ssh");
+	if (s->port) {
+		strvec_push(via, "-p");
+		strvec_push(via, s->port);
+	}
+	strvec_push(via, s->target);
+	strvec_push(via, "--");
+}
+
 void host_ssh_close(struct host_ssh *s)
 {
 	int status;

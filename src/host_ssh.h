@@ -32,6 +32,7 @@
 
 #include "host.h"
 #include "runner.h"
+#include "strvec.h"
 
 struct host_ssh {
 	char *target;		/* [USER@]HOST */
@@ -53,6 +54,10 @@ int host_ssh_parse(const char *spec, char **target, char **port,
 /* Connects: 0, or -1 reported under task ("cannot reach HOST: ssh's
  * reason"), with nothing left behind. */
 int host_ssh_open(struct host_ssh *s, const char *spec, const char *task);
+
+/* The command a person types to run one there, for "-n": ssh [-p PORT]
+ * [USER@]HOST -- (pushed onto via). */
+void host_ssh_shown(const struct host_ssh *s, struct strvec *via);
 
 /* Disconnects and removes the private directory; safe to call twice. */
 void host_ssh_close(struct host_ssh *s);

@@ -265,6 +265,7 @@ int main(int argc, char **argv)
 	struct options o = { .host = &host_local };
 	struct dryrun dr;
 	struct host_ssh ssh;
+	struct strvec via = STRVEC_INIT;
 	const char *remote = getenv("QVM_HOST");
 	const struct command *cmd = NULL;
 	int c, nargs, rc;
@@ -341,15 +342,6 @@ int main(int argc, char **argv)
 			cmd->local_only);
 		return 1;
 	}
-	if (remote && o.dry_run) {
-		fprintf(stderr, "qvm %s: -n with -H is not supported yet\n",
-			cmd->name);
-		return 1;
-	}
-	if (o.dry_run) {
-		dryrun_init(&dr, stdout, &host_local);
-		o.host = &dr.host;
-	}
 	signals_install();
 	if (remote) {
 		char *task = xasprintf("connecting to %s", remote);
@@ -360,8 +352,18 @@ int main(int argc, char **argv)
 			return finish(-1);
 		o.host = &ssh.host;
 	}
+	/* Reads for real (there, with -H), changes printed. */
+	if (o.dry_run) {
+		dryrun_init(&dr, stdout, o.host);
+		if (remote) {
+			host_ssh_shown(&ssh, &via);
+			dr.via = strvec_argv(&via);
+		}
+		o.host = &dr.host;
+	}
 	rc = cmd->run(&o, nargs, argv + optind);
 	if (remote)
 		host_ssh_close(&ssh);
+	strvec_clear(&via);
 	return finish(rc);
 }

@@ -151,6 +151,31 @@ check "destroy over SSH: the clone is gone" \
 	eval '! zfs list -H -o name tank/web1 2>/dev/null'
 check "destroy over SSH: the seed is gone" [ ! -e "$QVM_SEED_DIR/web1" ]
 
+# --- -n over SSH: the reads done there, the changes printed as ssh lines ---
+sed 's/name: web1/name: web4/' "$WORK/web1.yaml" > "$WORK/web4.yaml"
+before=$(state)
+rq -n -H "$H" vm "$WORK/web4.yaml"
+check "-n -H vm: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "-n -H vm: each change as it would run there" \
+	eval 'printf "%s\n" "$OUT" | grep -q "^ssh -p $PORT 127.0.0.1 -- '\''zfs clone .*tank/debian12@base tank/web4'\''$"'
+check "-n -H vm: nothing changed" [ "$(state)" = "$before" ]
+check "-n -H vm: a script (sh -n), no command of it meant for here" \
+	eval 'printf "%s\n" "$OUT" | sh -n && ! printf "%s\n" "$OUT" | grep -E "^(zfs|mkdir|printf|virt-install|genisoimage|chmod|rm|rmdir|timeout|umask) "'
+# Pasted, the lines do it: the VM is there, as qvm would have made it.
+printf '%s\n' "$OUT" > "$WORK/web4.sh"
+check "-n -H vm: the printed lines, run, make the VM there" \
+	eval 'PATH=$LOCAL_PATH sh -e "$WORK/web4.sh" >/dev/null 2>&1 && zfs list -H -o name tank/web4 >/dev/null && [ -s "$QVM_SEED_DIR/web4/seed.iso" ]'
+check "-n -H vm: the seed ISO made so is 0600" \
+	eval '[ "$(stat -c %a "$QVM_SEED_DIR/web4/seed.iso")" = 600 ]'
+rq -H "$H" destroy web4
+check "-n -H vm: what the lines made, qvm destroy removes ($ERR)" \
+	eval '[ "$RC" -eq 0 ] && [ "$(state)" = "$before" ]'
+# The reads are real: a missing base is found there.
+sed 's/base: tank\/debian12/base: tank\/nope/' "$WORK/web4.yaml" > "$WORK/nope.yaml"
+rq -n -H "$H" vm "$WORK/nope.yaml"
+check "-n -H vm: the checks ran there (missing base)" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "tank/nope"'
+
 # --- the connection dropped mid-run: the undo reconnects, there ---
 # A virt-install on the remote side that takes its time; the test kills
 # the master ssh (found through its control socket) while it runs.
