@@ -30,7 +30,8 @@ struct chunk {
  */
 struct reader {
 	int src;
-	uint64_t size;
+	uint64_t size;		/* COPY_SIZE_STREAM: read to the end */
+	bool stream;		/* read() in order, to the end of the input */
 	bool seekable;
 	uint64_t ahead;		/* the source is hinted up to here */
 	uint64_t hinted;	/* data bytes hinted so far */
@@ -49,7 +50,7 @@ struct reader {
 
 /* Everything the writer needs, so the helpers take one argument. */
 struct copy {
-	int dst;
+	const struct copy_sink *sink;
 	uint64_t size;
 	uint64_t reported;
 	struct copy_stats *stats;
@@ -134,6 +135,32 @@ static int read_full(struct reader *rd, unsigned char *buf, uint64_t off,
 		got += (size_t)r;
 	}
 	rd->data += len;
+	return 0;
+}
+
+/*
+ * Fills buf with up to len bytes of a stream, at its byte off: fewer only
+ * at its end. *got is how many.
+ */
+static int read_stream(struct reader *rd, unsigned char *buf, uint64_t off,
+		       size_t len, size_t *got)
+{
+	*got = 0;
+	while (*got < len) {
+		ssize_t r = read(rd->src, buf + *got, len - *got);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return rfail(rd, errno, "reading the image at byte "
+				     "%llu: %s",
+				     (unsigned long long)(off + *got),
+				     strerror(errno));
+		if (r == 0)
+			break;
+		*got += (size_t)r;
+	}
+	rd->data += *got;
 	return 0;
 }
 
@@ -260,7 +287,22 @@ static void *reader_main(void *arg)
 	struct reader *rd = arg;
 	uint64_t off = 0;
 
-	while (off < rd->size) {
+	while (rd->stream) {
+		unsigned char *buf;
+		size_t got;
+
+		if (!take_free_slot(rd, &buf))
+			goto done;
+		if (read_stream(rd, buf, off, COPY_BUF_SIZE, &got) < 0)
+			goto done;
+		if (got == 0)
+			break;
+		publish(rd, off, off + got);
+		off += got;
+		if (got < COPY_BUF_SIZE)
+			break;
+	}
+	while (!rd->stream && off < rd->size) {
 		uint64_t data, hole;
 
 		if (next_extent(rd, off, &data, &hole) < 0)
@@ -309,30 +351,14 @@ static bool all_zero(const unsigned char *p, size_t n)
 	return n <= 16 || memcmp(p, p + 16, n - 16) == 0;
 }
 
-/*
- * Writes len bytes of buf to the target at off. One pwrite() per run: a
- * short count means the volume (or a limit) is full, and finishing it
- * with more calls would only hide that until a later write failed with a
- * less useful errno.
- */
+/* Hands a run of non-zero blocks to the sink. */
 static int write_run(struct copy *c, const unsigned char *buf, uint64_t off,
 		     size_t len)
 {
-	ssize_t r;
-
-	do {
-		errno = 0;
-		r = pwrite(c->dst, buf, len, (off_t)off);
-	} while (r < 0 && errno == EINTR);
-	if (r < 0)
-		return fail(c, errno, "writing the volume at byte %llu: %s",
-			    (unsigned long long)off, strerror(errno));
-	c->stats->written += (uint64_t)r;
-	if ((size_t)r < len)
-		return fail(c, errno ? errno : ENOSPC,
-			    "writing the volume at byte %llu: short write "
-			    "(%zd of %zu bytes)", (unsigned long long)off, r,
-			    len);
+	if (c->sink->write(c->sink->ctx, buf, len, off, c->errbuf,
+			   c->errsize) < 0)
+		return -1;
+	c->stats->written += len;
 	return 0;
 }
 
@@ -415,12 +441,8 @@ static int write_all(struct copy *c, struct reader *rd)
 			report(c, k.off);	/* a hole skipped */
 		if (write_chunk(c, &k) < 0)
 			return -1;
-		/* Start writing this chunk to disk now, while the next one
-		 * is read: the final fsync() then has little left to do.
-		 * Only a hint; files that cannot take it still get fsync. */
-		(void)sync_file_range(c->dst, (off_t)k.off,
-				      (off_t)(k.end - k.off),
-				      SYNC_FILE_RANGE_WRITE);
+		if (c->sink->chunk_done)
+			c->sink->chunk_done(c->sink->ctx, k.off, k.end);
 		release_chunk(rd);
 		report(c, k.end);
 	}
@@ -465,19 +487,20 @@ static int copy_threaded(struct copy *c, struct reader *rd)
 	return 0;
 }
 
-int copy_sparse(int src_fd, int dst_fd, uint64_t size,
-		struct copy_stats *stats, copy_progress_fn progress,
-		void *progress_ctx, char *errbuf, size_t errsize)
+int copy_data(int src_fd, uint64_t size, const struct copy_sink *sink,
+	      struct copy_stats *stats, copy_progress_fn progress,
+	      void *progress_ctx, char *errbuf, size_t errsize)
 {
 	struct copy_stats own;
 	struct copy c = {
-		.dst = dst_fd, .size = size,
+		.sink = sink, .size = size,
 		.stats = stats ? stats : &own, .progress = progress,
 		.progress_ctx = progress_ctx, .errbuf = errbuf,
 		.errsize = errsize,
 	};
 	struct reader rd = {
-		.src = src_fd, .size = size, .seekable = true,
+		.src = src_fd, .size = size, .stream = size == COPY_SIZE_STREAM,
+		.seekable = size != COPY_SIZE_STREAM,
 		.lock = PTHREAD_MUTEX_INITIALIZER,
 		.cond = PTHREAD_COND_INITIALIZER,
 	};
@@ -496,7 +519,7 @@ int copy_sparse(int src_fd, int dst_fd, uint64_t size,
 	if (fstat(src_fd, &st) < 0)
 		return fail(&c, errno, "reading the image: %s",
 			    strerror(errno));
-	if (S_ISREG(st.st_mode) && (uint64_t)st.st_size < size)
+	if (!rd.stream && S_ISREG(st.st_mode) && (uint64_t)st.st_size < size)
 		return fail(&c, EIO, "reading the image: image shorter than "
 			    "expected (%llu of %llu bytes)",
 			    (unsigned long long)st.st_size,
@@ -515,16 +538,12 @@ int copy_sparse(int src_fd, int dst_fd, uint64_t size,
 
 	if (copy_threaded(&c, &rd) < 0)
 		goto done;
-	if (c.reported < size)
-		report(&c, size);	/* the rest is a hole */
-
-	/* Some special files (/dev/null, say) cannot be synced; they hold
-	 * nothing to lose. */
-	if (fsync(dst_fd) < 0 && errno != EINVAL) {
-		fail(&c, errno, "writing the volume: fsync: %s",
-		     strerror(errno));
+	if (rd.stream)
+		c.stats->size = c.size = rd.data;
+	if (c.reported < c.size || rd.stream)
+		report(&c, c.size);	/* the rest is a hole */
+	if (sink->finish(sink->ctx, errbuf, errsize) < 0)
 		goto done;
-	}
 	ret = 0;
 done:
 	err = errno;
@@ -533,4 +552,90 @@ done:
 	pthread_cond_destroy(&rd.cond);
 	errno = err;
 	return ret;
+}
+
+/* ---- the sink that is a file descriptor ---- */
+
+struct fd_sink {
+	int fd;
+	uint64_t partial;	/* bytes of a failed run that were written */
+};
+
+/*
+ * One pwrite() per run: a short count means the volume (or a limit) is
+ * full, and finishing it with more calls would only hide that until a
+ * later write failed with a less useful errno.
+ */
+static int fd_write(void *ctx, const void *buf, size_t len, uint64_t off,
+		    char *errbuf, size_t errsize)
+{
+	struct fd_sink *f = ctx;
+	ssize_t r;
+
+	do {
+		errno = 0;
+		r = pwrite(f->fd, buf, len, (off_t)off);
+	} while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return copy_fail(errbuf, errsize, errno, "writing the volume "
+				 "at byte %llu: %s", (unsigned long long)off,
+				 strerror(errno));
+	if ((size_t)r < len) {
+		f->partial = (uint64_t)r;
+		return copy_fail(errbuf, errsize, errno ? errno : ENOSPC,
+				 "writing the volume at byte %llu: short "
+				 "write (%zd of %zu bytes)",
+				 (unsigned long long)off, r, len);
+	}
+	return 0;
+}
+
+/* Start writing the chunk to disk now, while the next one is read: the
+ * final fsync() then has little left to do. Only a hint; files that
+ * cannot take it still get fsync. */
+static void fd_chunk_done(void *ctx, uint64_t off, uint64_t end)
+{
+	(void)sync_file_range(((struct fd_sink *)ctx)->fd, (off_t)off, (off_t)(end - off),
+			      SYNC_FILE_RANGE_WRITE);
+}
+
+/* Some special files (/dev/null, say) cannot be synced; they hold nothing
+ * to lose. */
+static int fd_finish(void *ctx, char *errbuf, size_t errsize)
+{
+	if (fsync(((struct fd_sink *)ctx)->fd) < 0 && errno != EINVAL)
+		return copy_fail(errbuf, errsize, errno, "writing the volume: "
+				 "fsync: %s", strerror(errno));
+	return 0;
+}
+
+int copy_sparse(int src_fd, int dst_fd, uint64_t size,
+		struct copy_stats *stats, copy_progress_fn progress,
+		void *progress_ctx, char *errbuf, size_t errsize)
+{
+	struct fd_sink f = { .fd = dst_fd };
+	struct copy_sink sink = {
+		.write = fd_write, .chunk_done = fd_chunk_done,
+		.finish = fd_finish, .ctx = &f,
+	};
+	int ret, err;
+
+	ret = copy_data(src_fd, size, &sink, stats, progress, progress_ctx,
+			errbuf, errsize);
+	err = errno;
+	/* What a short write did write counts as written. */
+	if (stats)
+		stats->written += f.partial;
+	errno = err;
+	return ret;
+}
+
+int copy_fail(char *errbuf, size_t errsize, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	fail_into(errbuf, errsize, err, fmt, ap);
+	va_end(ap);
+	return -1;
 }

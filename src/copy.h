@@ -2,8 +2,11 @@
  * copy: write a raw image into a new volume, writing only its data.
  *
  * The target is a freshly created zvol, which already reads as zeros, so
- * copy_sparse() skips the source's holes (SEEK_DATA/SEEK_HOLE) and every
- * all-zero block and writes the rest at the same offsets with pwrite().
+ * copy_data() skips the source's holes (SEEK_DATA/SEEK_HOLE) and every
+ * all-zero block and hands the rest, at the same offsets, to a sink:
+ * copy_sparse()'s writes them to a file descriptor with pwrite(). A
+ * source that is a stream (a pipe from a decompressor, a download) is
+ * read in order to its end: its size is known only then.
  * A reader thread fills COPY_BUFS buffers of COPY_BUF_SIZE bytes in turn
  * while the calling thread writes the previous one, and keeps
  * COPY_READ_AHEAD bytes of the source's data requested ahead
@@ -39,11 +42,45 @@ struct copy_stats {
 	uint64_t written;	/* bytes written to the target */
 };
 
+/* The size of a source that is a stream: read it to its end. */
+#define COPY_SIZE_STREAM UINT64_MAX
+
+/*
+ * Where the data goes. write: all len bytes at off, or -1 with errno set
+ * and the reason in errbuf. chunk_done (may be NULL): the chunk [off, end)
+ * has been handed over (a file starts its writeback). finish: make it all
+ * durable, at the end; -1 with errno and the reason.
+ */
+struct copy_sink {
+	int (*write)(void *ctx, const void *buf, size_t len, uint64_t off,
+		     char *errbuf, size_t errsize);
+	void (*chunk_done)(void *ctx, uint64_t off, uint64_t end);
+	int (*finish)(void *ctx, char *errbuf, size_t errsize);
+	void *ctx;
+};
+
 /* Called after each buffer with the bytes covered so far (done <= total). */
 typedef void (*copy_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
+/*
+ * Copies the size bytes of src_fd (or, with size COPY_SIZE_STREAM, all of
+ * it) into sink: runs of non-zero blocks, in increasing order, each on a
+ * COPY_ZERO_BLOCK boundary. stats->size is the bytes covered (for a
+ * stream: read). The progress total is size (COPY_SIZE_STREAM until the
+ * stream's end).
+ */
+int copy_data(int src_fd, uint64_t size, const struct copy_sink *sink,
+	      struct copy_stats *stats, copy_progress_fn progress,
+	      void *progress_ctx, char *errbuf, size_t errsize);
+
+/* copy_data() into dst_fd: pwrite(), writeback started after each chunk
+ * (sync_file_range), fsync() at the end. */
 int copy_sparse(int src_fd, int dst_fd, uint64_t size,
 		struct copy_stats *stats, copy_progress_fn progress,
 		void *progress_ctx, char *errbuf, size_t errsize);
+
+/* Puts the reason in errbuf and returns -1 with errno = err (for sinks). */
+int copy_fail(char *errbuf, size_t errsize, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
 
 #endif

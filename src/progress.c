@@ -1,6 +1,8 @@
 #include "progress.h"
 
 #include <time.h>
+
+#include "copy.h"
 #include <unistd.h>
 
 #define MIB (1024.0 * 1024.0)
@@ -41,12 +43,20 @@ void progress_update(void *ctx, uint64_t done, uint64_t total)
 		return;
 	p->last = t;
 
+	elapsed = t - p->start;
+	rate = elapsed > 0 ? (double)done / elapsed : 0;
+	if (total == COPY_SIZE_STREAM) {
+		/* A stream's size is known at its end only: no share of it,
+		 * no time left. */
+		fprintf(p->out, "\r%s: %.1f MiB  %.1f MiB/s\033[K", p->label,
+			(double)done / MIB, rate / MIB);
+		fflush(p->out);
+		return;
+	}
 	/* An empty copy is complete as soon as it starts. */
 	pct = total ? (int)((double)done * 100.0 / (double)total) : 100;
 	if (pct > 100)
 		pct = 100;
-	elapsed = t - p->start;
-	rate = elapsed > 0 ? (double)done / elapsed : 0;
 	fprintf(p->out, "\r%s: %3d%%  %.1f MiB/s  ", p->label, pct,
 		rate / MIB);
 	if (done >= total) {

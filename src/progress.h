@@ -2,7 +2,8 @@
  * progress: the copy's progress for the person watching.
  *
  * On a terminal one line updated in place ("Copying: 42% 310.2 MiB/s,
- * 0:07 left"), at most a few times a second; otherwise nothing until
+ * 0:07 left"; for a stream of unknown size "Copying: 310.0 MiB 52.1 MiB/s"),
+ * at most a few times a second; otherwise nothing until
  * progress_end(), which prints a plain summary line either way.
  */
 #ifndef QVM_PROGRESS_H

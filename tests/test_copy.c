@@ -1,5 +1,6 @@
 /*
- * copy_sparse(): the target reads as the source byte for byte, while only
+ * copy_sparse(), copy_data(): the target reads as the source byte for byte
+ * (a file or a stream), while only
  * the source's data is written; failures come back as -1 with the words a
  * person needs.
  */
@@ -495,6 +496,133 @@ static void test_reader_failure_is_reported(void **state)
 	close(dst);
 }
 
+/*
+ * Streams: the source is a pipe fed by a child (a decompressor, a
+ * download). Copies f->src through the pipe into a new sparse f->dst of
+ * size bytes, with COPY_SIZE_STREAM.
+ */
+static void copy_stream(struct files *f, uint64_t size, struct result *r)
+{
+	int pipefd[2], dst, status;
+	pid_t pid;
+
+	make_sparse(f->dst, size);
+	assert_int_equal(pipe(pipefd), 0);
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		/* Odd-sized writes: the reader must fill its buffers from
+		 * however the stream comes. */
+		static char buf[12345];
+		int src = open(f->src, O_RDONLY | O_CLOEXEC);
+		ssize_t n;
+
+		close(pipefd[0]);
+		while (src >= 0 && (n = read(src, buf, sizeof(buf))) > 0)
+			if (write(pipefd[1], buf, (size_t)n) != n)
+				_exit(1);
+		_exit(src >= 0 ? 0 : 1);
+	}
+	close(pipefd[1]);
+	dst = open(f->dst, O_WRONLY | O_CLOEXEC);
+	assert_true(dst >= 0);
+	memset(r, 0, sizeof(*r));
+	r->ret = copy_sparse(pipefd[0], dst, COPY_SIZE_STREAM, &r->stats,
+			     log_progress, &r->progress, r->msg,
+			     sizeof(r->msg));
+	r->err = errno;
+	close(pipefd[0]);
+	close(dst);
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
+/* A stream's zero blocks are skipped like holes, its size is what was
+ * read, and the target reads as the source. */
+static void test_stream_is_copied_without_its_zeros(void **state)
+{
+	struct files *f = *state;
+	uint64_t size = 9 * MIB + 5000;	/* not a whole buffer or block */
+	struct result r;
+
+	make_sparse(f->src, size);
+	put(f->src, 0, 3 * COPY_ZERO_BLOCK, 1);
+	put(f->src, 4 * MIB + 7, 100, 1);	/* inside one block */
+	put(f->src, size - 10, 10, 1);		/* the very end */
+
+	copy_stream(f, size, &r);
+
+	assert_int_equal(r.ret, 0);
+	assert_string_equal(r.msg, "");
+	assert_int_equal(r.stats.size, size);
+	assert_int_equal(r.stats.data, size);
+	/* Three blocks, the block with the 100 bytes, the last partial
+	 * block (5000 + 9 MiB is 5000 bytes into a block). */
+	assert_int_equal(r.stats.written,
+			 4 * COPY_ZERO_BLOCK + size % COPY_ZERO_BLOCK);
+	assert_int_equal(first_difference(f->src, f->dst, size), -1);
+	assert_int_equal(r.progress.backwards, 0);
+	assert_int_equal(r.progress.last, size);
+}
+
+/* An empty stream is an empty copy, not an error. */
+static void test_empty_stream(void **state)
+{
+	struct files *f = *state;
+	struct result r;
+
+	make_sparse(f->src, 0);
+	copy_stream(f, 0, &r);
+
+	assert_int_equal(r.ret, 0);
+	assert_int_equal(r.stats.size, 0);
+	assert_int_equal(r.stats.written, 0);
+}
+
+/* A sink's failure stops the copy with the sink's words. */
+static int failing_write(void *ctx, const void *buf, size_t len,
+			 uint64_t off, char *errbuf, size_t errsize)
+{
+	int *calls = ctx;
+
+	(void)buf;
+	(void)len;
+	if (++*calls < 2)
+		return 0;
+	return copy_fail(errbuf, errsize, EPIPE, "remote writer: gone at "
+			 "byte %llu", (unsigned long long)off);
+}
+
+static int no_finish(void *ctx, char *errbuf, size_t errsize)
+{
+	(void)ctx;
+	return copy_fail(errbuf, errsize, EIO, "finish must not be called");
+}
+
+static void test_sink_failure_is_reported(void **state)
+{
+	struct files *f = *state;
+	struct copy_stats stats;
+	char msg[256] = "";
+	int calls = 0;
+	struct copy_sink sink = { .write = failing_write,
+				  .finish = no_finish, .ctx = &calls };
+	int src;
+
+	make_sparse(f->src, 8 * MIB);
+	put(f->src, 0, 16, 1);
+	put(f->src, 5 * MIB, 16, 1);
+	src = open(f->src, O_RDONLY | O_CLOEXEC);
+	assert_true(src >= 0);
+	assert_int_equal(copy_data(src, 8 * MIB, &sink, &stats, NULL, NULL,
+				   msg, sizeof(msg)), -1);
+	assert_int_equal(errno, EPIPE);
+	assert_string_equal(msg, "remote writer: gone at byte 5242880");
+	assert_int_equal(stats.written, COPY_ZERO_BLOCK);
+	assert_int_equal(calls, 2);
+	close(src);
+}
+
 static void test_pending_signal_interrupts(void **state)
 {
 	struct files *f = *state;
@@ -545,6 +673,13 @@ int main(void)
 			test_reader_failure_is_reported, setup, teardown),
 		cmocka_unit_test_setup_teardown(
 			test_pending_signal_interrupts, setup, teardown),
+		cmocka_unit_test_setup_teardown(
+			test_stream_is_copied_without_its_zeros, setup,
+			teardown),
+		cmocka_unit_test_setup_teardown(test_empty_stream, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(
+			test_sink_failure_is_reported, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
