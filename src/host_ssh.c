@@ -14,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "copy.h"
 #include "msg.h"
+#include "progress.h"
 #include "signals.h"
 #include "strvec.h"
 #include "text.h"
@@ -26,6 +28,8 @@ extern char **environ;
 
 static bool master_alive(struct host_ssh *s, unsigned wait_ms);
 static int ensure_master(struct host_ssh *s);
+static int spawn(const char *const *argv, int in, int out, int err,
+		 pid_t *pid);
 
 /* ---- the spec ---- */
 
@@ -330,20 +334,221 @@ static int ssh_wait_path(void *ctx, const char *path, unsigned timeout_ms)
 	return -1;
 }
 
+/* ---- streaming into a device there ---- */
+
+/*
+ * The writer there, the one process a copy runs: frames of a 16-byte
+ * header (offset, length: big-endian 64-bit) and that many bytes, each
+ * pwritten at its offset. A frame of length 0 ends the stream; its offset
+ * is the number of data bytes sent, checked against what arrived. Then
+ * fsync, and "ok N" on stdout. Any failure (a short write, ENOSPC, EIO, a
+ * stream that stops early) is its reason on stderr and exit 1: nothing is
+ * acknowledged that is not on the device.
+ */
+static const char writer_py[] =
+	"import os,struct,sys\n"
+	"d=sys.argv[1];i=sys.stdin.buffer;n=0;o=0\n"
+	"def rd(k):\n"
+	" b=i.read(k)\n"
+	" if len(b)!=k:sys.exit('%s: the data stopped after %d bytes' % (d,n))\n"
+	" return b\n"
+	"try:\n"
+	" f=os.open(d,os.O_WRONLY)\n"
+	" while 1:\n"
+	"  o,l=struct.unpack('>QQ',rd(16))\n"
+	"  if l==0:break\n"
+	"  v=memoryview(rd(l))\n"
+	"  while v:\n"
+	"   w=os.pwrite(f,v,o)\n"
+	"   if w<=0:raise OSError(28,'short write (%d of %d bytes)' % (l-len(v),l))\n"
+	"   v=v[w:];o+=w\n"
+	"  n+=l\n"
+	" if o!=n:sys.exit('%s: %d bytes of data arrived, %d were sent' % (d,n,o))\n"
+	" o=n;os.fsync(f);os.close(f)\n"
+	"except OSError as e:sys.exit('writing %s at byte %d: %s' % (d,o,e.strerror))\n"
+	"print('ok',n)\n";
+
+#define FRAME_HEADER 16
+#define WRITER_SAYS_MAX 4096
+
+struct stream {
+	struct host_ssh *s;
+	int fd;			/* the writer's standard input (ssh's) */
+	uint64_t data;		/* data bytes framed */
+	uint64_t sent;		/* all bytes written to fd */
+};
+
+static int put_all(int fd, const unsigned char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int put_frame(struct stream *st, uint64_t off, const void *buf,
+		     size_t len)
+{
+	unsigned char h[FRAME_HEADER];
+
+	for (int i = 0; i < 8; i++) {
+		h[i] = (unsigned char)(off >> (56 - 8 * i));
+		h[8 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+	}
+	if (put_all(st->fd, h, sizeof(h)) < 0 ||
+	    (len && put_all(st->fd, buf, len) < 0))
+		return -1;
+	st->sent += sizeof(h) + len;
+	return 0;
+}
+
+static int stream_write(void *ctx, const void *buf, size_t len, uint64_t off,
+			char *errbuf, size_t errsize)
+{
+	struct stream *st = ctx;
+
+	if (put_frame(st, off, buf, len) < 0)
+		return copy_fail(errbuf, errsize, errno, "sending the data at "
+				 "byte %llu to %s: %s",
+				 (unsigned long long)off, st->s->target,
+				 strerror(errno));
+	st->data += len;
+	return 0;
+}
+
+static int stream_finish(void *ctx, char *errbuf, size_t errsize)
+{
+	struct stream *st = ctx;
+
+	if (put_frame(st, st->data, NULL, 0) < 0)
+		return copy_fail(errbuf, errsize, errno, "ending the data for "
+				 "%s: %s", st->s->target, strerror(errno));
+	return 0;
+}
+
+/* What the writer said on fd (a memfd), NUL-terminated, malloc'd. */
+static char *writer_said(int fd, size_t *len)
+{
+	char *buf = xmalloc(WRITER_SAYS_MAX + 1);
+	ssize_t n = pread(fd, buf, WRITER_SAYS_MAX, 0);
+
+	*len = n > 0 ? (size_t)n : 0;
+	buf[*len] = '\0';
+	return buf;
+}
+
+/*
+ * Runs the writer there (one ssh through the master), hands it the data
+ * as copy_data() finds it, and takes its word that all of it is on the
+ * device. What reached ssh's standard input is counted and said.
+ */
 static int ssh_copy_in(void *ctx, int src_fd, const char *src_name,
 		       const char *dest, uint64_t size,
 		       struct copy_stats *stats, char *errbuf,
 		       size_t errsize)
 {
 	struct host_ssh *s = ctx;
+	struct stream st = { s, -1, 0, 0 };
+	const struct copy_sink sink = { stream_write, NULL, stream_finish,
+					&st };
+	struct run_result res = RUN_RESULT_INIT;
+	struct strvec argv = STRVEC_INIT;
+	struct progress p;
+	int pipefd[2] = { -1, -1 }, out = -1, err = -1;
+	int rc, status, e;
+	pid_t pid = 0;
+	char last[512], *stop;
 
-	(void)src_fd;
-	(void)size;
+	(void)src_name;
 	memset(stats, 0, sizeof(*stats));
-	errno = ENOTSUP;
-	return text_fail(errbuf, errsize, "cannot stream %s into %s on %s: "
-			 "not supported over SSH yet", src_name, dest,
-			 s->target);
+	if (ensure_master(s) < 0)
+		return copy_fail(errbuf, errsize, EIO, "%s", s->unreachable);
+	out = memfd_create("qvm-writer-out", MFD_CLOEXEC);
+	err = memfd_create("qvm-writer-err", MFD_CLOEXEC);
+	if (out < 0 || err < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		rc = copy_fail(errbuf, errsize, errno, "cannot start the "
+			       "copy to %s: %s", s->target, strerror(errno));
+		goto done;
+	}
+	st.fd = pipefd[1];
+	remote_argv(s, (const char *const[]){ "python3", "-c", writer_py,
+					      dest, NULL }, &argv);
+	e = spawn(strvec_argv(&argv), pipefd[0], out, err, &pid);
+	close(pipefd[0]);
+	if (e != 0) {
+		rc = copy_fail(errbuf, errsize, e, "cannot run ssh: %s",
+			       e == ENOENT ? "command not found" :
+			       strerror(e));
+		goto done;
+	}
+	progress_begin(&p, msg_out(), "Copying");
+	rc = copy_data(src_fd, size, &sink, stats, progress_update, &p,
+		       errbuf, errsize);
+	e = errno;
+	if (rc < 0 && p.tty)
+		fputc('\n', msg_out());
+	/* The end of the data, for the writer: then its word. */
+	close(st.fd);
+	st.fd = -1;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	res.status = WIFEXITED(status) ? WEXITSTATUS(status)
+				       : 128 + WTERMSIG(status);
+	res.out = writer_said(out, &res.out_len);
+	res.err = writer_said(err, &res.err_len);
+	/* Interrupted, or the image could not be read: that is the reason;
+	 * a write that failed (EPIPE): the writer's. */
+	if (rc < 0 && e != EPIPE) {
+		errno = e;
+		goto done;
+	}
+	if (res.status != 0) {
+		/* The writer's reason (ENOSPC, EIO...) over ours (EPIPE). */
+		if (res.status == 255 && !master_alive(s, 500))
+			snprintf(last, sizeof(last), "the connection to %s "
+				 "was lost", s->target);
+		else
+			run_result_last_err(&res, last, sizeof(last));
+		rc = copy_fail(errbuf, errsize, EIO, "on %s: %s", s->target,
+			       last);
+		goto done;
+	}
+	if (rc < 0) {
+		errno = e;
+		goto done;
+	}
+	if (strncmp(res.out, "ok ", 3) != 0 ||
+	    strtoull(res.out + 3, &stop, 10) != st.data || *stop != '\n') {
+		rc = copy_fail(errbuf, errsize, EIO, "on %s: the writer did "
+			       "not confirm the %llu bytes of data (it said "
+			       "'%.60s')", s->target,
+			       (unsigned long long)st.data, res.out);
+		goto done;
+	}
+	progress_end(&p, stats->written);
+	msg_info("Sent %llu bytes over SSH: %llu bytes of data, %llu of "
+		 "framing", (unsigned long long)st.sent,
+		 (unsigned long long)st.data,
+		 (unsigned long long)(st.sent - st.data));
+done:
+	e = errno;
+	if (st.fd >= 0)
+		close(st.fd);
+	if (out >= 0)
+		close(out);
+	if (err >= 0)
+		close(err);
+	run_result_clear(&res);
+	strvec_clear(&argv);
+	errno = e;
+	return rc;
 }
 
 /* Prints the file's size on a line of its own, then len bytes from off. */

@@ -92,8 +92,7 @@ static int cmd_destroy(const struct options *o, int argc, char **argv)
 }
 
 static const struct command commands[] = {
-	{ "image", "", 2, 2, true, "streaming an image into a remote "
-	  "volume is not supported over SSH yet", cmd_image, "CLOUD_IMAGE ZVOL",
+	{ "image", "", 2, 2, true, NULL, cmd_image, "CLOUD_IMAGE ZVOL",
 	  "import a raw or qcow2 cloud image into a new zvol, snapshot @base" },
 	{ "vm", "wt:", 1, 1, true, NULL, cmd_vm, "[-w [-t SECONDS]] QVMFILE",
 	  "clone a base, build the cloud-init seed, run virt-install;\n"

@@ -33,7 +33,7 @@ UsePAM no
 PasswordAuthentication no
 KbdInteractiveAuthentication no
 PermitRootLogin prohibit-password
-SetEnv PATH=$REMOTE_PATH ZFS_DOUBLE_DIR=$ZFS_DOUBLE_DIR QVM_ZVOL_DIR=$QVM_ZVOL_DIR
+SetEnv PATH=$REMOTE_PATH ZFS_DOUBLE_DIR=$ZFS_DOUBLE_DIR QVM_ZVOL_DIR=$QVM_ZVOL_DIR PYTHONPATH=$WORK/py
 EOF
 write_ssh_config() {
 	cat > "$S/ssh_config" <<EOF
@@ -244,12 +244,76 @@ rm -f "$S/sshd.pid"
 for _ in $(seq 50); do [ -s "$S/sshd.pid" ] && break; sleep 0.1; done
 SSHD_PID=$(cat "$S/sshd.pid")
 
-# --- image over SSH: not yet, and says so before any change ---
+# --- image over SSH: the data streamed into the remote volume ---
+# data only: not the image's size (holes and zero blocks are not sent).
+make_raw "$WORK/img.raw" 64
+nonzero=$(python3 -c '
+import sys
+n = 0
+with open(sys.argv[1], "rb") as f:
+    while True:
+        b = f.read(16384)
+        if not b: break
+        if b.count(0) != len(b): n += len(b)
+print(n)' "$WORK/img.raw")
+rq -H "$H" image "$WORK/img.raw" tank/img
+check "image over SSH: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "image over SSH: says where" \
+	contains "$OUT" "Image tank/img created with snapshot tank/img@base on 127.0.0.1"
+check "image over SSH: the snapshot is there" \
+	eval "zfs list -H -o name tank/img@base >/dev/null"
+check "image over SSH: the remote volume holds the image, byte for byte" \
+	cmp -s "$WORK/img.raw" "$QVM_ZVOL_DIR/tank/img"
+sent=$(printf '%s\n' "$OUT" | sed -n 's/^Sent \([0-9]*\) bytes over SSH: \([0-9]*\) bytes of data, \([0-9]*\) of framing$/\1 \2 \3/p')
+read -r s_all s_data s_frame <<< "${sent:-0 0 0}"
+echo "# image over SSH: $s_all bytes sent for a $((64 * 1048576))-byte image with $nonzero bytes of non-zero 16 KiB blocks ($s_data of data, $s_frame of framing)"
+check "image over SSH: data sent at most 1.1x the image's non-zero data" \
+	eval '[ "$s_data" -gt 0 ] && [ $((s_data * 10)) -le $((nonzero * 11)) ]'
+check "image over SSH: bytes on the wire are data plus a little framing" \
+	eval '[ "$s_all" -eq $((s_data + s_frame)) ] && [ "$s_frame" -le 1024 ]'
+rq -H "$H" destroy tank/img
+check "image over SSH: destroy removes it there" \
+	eval '[ "$RC" -eq 0 ] && ! zfs list -H -o name tank/img 2>/dev/null'
+
+# The remote volume is too small for what comes: the writer's reason
+# (ENOSPC) comes back, and the volume is destroyed there.
 before=$(state)
-rq -H "$H" image "$WORK/cloud.raw" tank/other
-check "image over SSH: refused" \
-	eval '[ "$RC" -eq 1 ] && contains "$ERR" "not supported over SSH yet"'
-check "image over SSH: nothing changed" [ "$(state)" = "$before" ]
+# The remote side's python3 may come first in its shell's own PATH: the
+# faults are injected when python starts (sitecustomize), into qvm's
+# writer only (the one that pwrites), as $WORK/py/fault says.
+mkdir -p "$WORK/py"
+cat > "$WORK/py/sitecustomize.py" <<EOF
+import os, resource, sys, time
+a = getattr(sys, "orig_argv", [])
+f = "$WORK/py/fault"
+if len(a) > 2 and a[1] == "-c" and "pwrite" in a[2] and os.path.exists(f):
+    fault = open(f).read().strip()
+    if fault == "efbig":
+        # Files of 1 MiB at most: a write beyond fails with EFBIG.
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+    elif fault == "slow":
+        open("$WORK/copy-started", "w").close()
+        time.sleep(3)
+EOF
+echo efbig > "$WORK/py/fault"
+rq -H "$H" image "$WORK/img.raw" tank/img
+rm "$WORK/py/fault"
+check "image over SSH, a write fails there: exit 1" [ "$RC" -eq 1 ]
+check "image over SSH, a write fails there: its reason comes back" \
+	contains "$ERR" "on 127.0.0.1: writing $QVM_ZVOL_DIR/tank/img at byte 33554432: File too large"
+check "image over SSH, a write fails there: undone there" \
+	eval 'contains "$OUT" "Undid: destroyed zvol tank/img" && [ "$(state)" = "$before" ]'
+
+# The connection dropped during the copy: the undo reconnects.
+echo slow > "$WORK/py/fault"
+drop_during copy image "$WORK/img.raw" tank/img
+rm "$WORK/py/fault"
+check "dropped during the copy: exit 1, says so ($ERR)" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "the connection to 127.0.0.1 was lost"'
+check "dropped during the copy: the undo connects again" \
+	contains "$OUT" "The connection to 127.0.0.1 was lost; connecting again"
+check "dropped during the copy: nothing is left on the remote" \
+	eval 'contains "$OUT" "Undid: destroyed zvol tank/img" && [ "$(state)" = "$before" ]'
 
 # --- check stays local ---
 rq -H "$H" check "$WORK/web1.yaml"
