@@ -259,6 +259,31 @@ static int dry_copy_in(void *ctx, int src_fd, const char *src_name,
 	return 0;
 }
 
+/* Read for real (the checks read it there); over ssh, the copy is
+ * printed too, as the script needs it. */
+static int dry_file_there(void *ctx, int src_fd, const char *src_name,
+			  char **there, char *errbuf, size_t errsize)
+{
+	struct dryrun *d = ctx;
+	char *q, *tail, *line;
+
+	if (d->reader->ops->file_there(d->reader->ctx, src_fd, src_name,
+				       there, errbuf, errsize) < 0)
+		return -1;
+	if (!d->via || strcmp(*there, src_name) == 0)
+		return 0;
+	q = text_shell_quote(*there);
+	line = xasprintf("umask 077 && cat > %s", q);
+	free(q);
+	q = text_shell_quote(src_name);
+	tail = xasprintf(" < %s", q);
+	print_line(d, line, tail);
+	free(q);
+	free(tail);
+	free(line);
+	return 0;
+}
+
 static ssize_t dry_read_at(void *ctx, const char *path, uint64_t off,
 			   void *buf, size_t len, uint64_t *size)
 {
@@ -297,6 +322,7 @@ static const struct host_ops dry_ops = {
 	.remove_dir = dry_remove_dir,
 	.wait_path = dry_wait_path,
 	.copy_in = dry_copy_in,
+	.file_there = dry_file_there,
 	.read_at = dry_read_at,
 	.begin = dry_begin,
 	.end = dry_end,

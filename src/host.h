@@ -73,6 +73,13 @@ struct host_ops {
 		       struct copy_stats *stats, char *errbuf,
 		       size_t errsize);
 
+	/* A path under which the programs run there read the file src_fd
+	 * (src_name here), malloc'd in *there: src_name itself on this
+	 * machine; on another, a temporary copy (mode 0600, holes and zero
+	 * blocks not sent) that closing the host removes. */
+	int (*file_there)(void *ctx, int src_fd, const char *src_name,
+			  char **there, char *errbuf, size_t errsize);
+
 	/* Up to len bytes of the regular file path at off (0 at its end),
 	 * its current size in *size; -1 with errno (EINVAL: not a regular
 	 * file). */

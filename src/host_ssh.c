@@ -551,6 +551,51 @@ done:
 	return rc;
 }
 
+/* A temporary file there, of the source's size, and its data in it. */
+static int ssh_file_there(void *ctx, int src_fd, const char *src_name,
+			  char **there, char *errbuf, size_t errsize)
+{
+	struct host_ssh *s = ctx;
+	struct run_result res = RUN_RESULT_INIT;
+	struct copy_stats stats;
+	off_t end = lseek(src_fd, 0, SEEK_END);
+	char size[32], why[512];
+	char *nl;
+
+	if (end < 0)
+		return text_fail(errbuf, errsize, "cannot read %s: %s",
+				 src_name, strerror(errno));
+	snprintf(size, sizeof(size), "%lld", (long long)end);
+	msg_info("Sending %s to %s (qemu-img reads it there)", src_name,
+		 s->target);
+	if (sh_there(s, "t=$(mktemp \"${TMPDIR:-/var/tmp}/qvm-image."
+		     "XXXXXX\") && truncate -s \"$1\" \"$t\" && echo \"$t\"",
+		     (const char *const[]){ size, NULL }, -1, RUN_CHANGES,
+		     &res, why, sizeof(why)) < 0 ||
+	    !(nl = memchr(res.out, '\n', res.out_len)) || nl == res.out) {
+		run_result_clear(&res);
+		errno = EIO;
+		return text_fail(errbuf, errsize, "cannot make a temporary "
+				 "file for %s on %s: %s", src_name, s->target,
+				 res.status ? why : "mktemp said no name");
+	}
+	*nl = '\0';
+	strvec_push(&s->temps, res.out);
+	run_result_clear(&res);
+	*there = xstrdup(s->temps.v[s->temps.n - 1]);
+	if (ssh_copy_in(s, src_fd, src_name, *there, (uint64_t)end, &stats,
+			why, sizeof(why)) < 0) {
+		int e = errno;
+
+		free(*there);
+		*there = NULL;
+		errno = e;
+		return text_fail(errbuf, errsize, "sending %s to %s: %s",
+				 src_name, s->target, why);
+	}
+	return 0;
+}
+
 /* Prints the file's size on a line of its own, then len bytes from off. */
 static ssize_t ssh_read_at(void *ctx, const char *path, uint64_t off,
 			   void *buf, size_t len, uint64_t *size)
@@ -607,6 +652,7 @@ static const struct host_ops ssh_ops = {
 	.remove_dir = ssh_remove_dir,
 	.wait_path = ssh_wait_path,
 	.copy_in = ssh_copy_in,
+	.file_there = ssh_file_there,
 	.read_at = ssh_read_at,
 	.begin = host_real_begin,
 	.end = ssh_end,
@@ -821,9 +867,40 @@ void host_ssh_shown(const struct host_ssh *s, struct strvec *via)
 	strvec_push(via, "--");
 }
 
+/* The temporary files this run made there; what cannot be removed is
+ * named. */
+static void remove_temps(struct host_ssh *s)
+{
+	struct strvec argv = STRVEC_INIT;
+	struct run_result res = RUN_RESULT_INIT;
+	char last[512];
+
+	if (!s->temps.n)
+		return;
+	strvec_pushv(&argv, (const char *const[]){ "rm", "-f", "--", NULL });
+	strvec_pushv(&argv, strvec_argv(&s->temps));
+	if (ssh_run(s, strvec_argv(&argv), RUN_COMMITS, &res) != 0) {
+		char *task = xasprintf("closing the connection to %s",
+				       s->target);
+
+		for (size_t i = 0; i < s->temps.n; i++)
+			msg_error(task, "left on %s: temporary file %s (%s); "
+				  "remove it by hand", s->target,
+				  s->temps.v[i], run_result_last_err(&res, last,
+						       sizeof(last)));
+		free(task);
+	}
+	run_result_clear(&res);
+	strvec_clear(&argv);
+	strvec_clear(&s->temps);
+}
+
 void host_ssh_close(struct host_ssh *s)
 {
 	int status;
+
+	if (s->target)
+		remove_temps(s);
 
 	/* Not when it has ended already (the connection dropped). */
 	if (s->master > 0 && waitpid(s->master, &status, WNOHANG) == 0) {

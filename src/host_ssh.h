@@ -41,6 +41,7 @@ struct host_ssh {
 	char *socket;		/* DIR/control */
 	pid_t master;		/* the master ssh, or 0 */
 	char *unreachable;	/* why it is lost for good, or NULL */
+	struct strvec temps;	/* temporary files made there */
 	struct runner runner;
 	struct host host;	/* use this once open */
 };

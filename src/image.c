@@ -198,6 +198,21 @@ static int check_qcow2(struct image_run *m)
 	return rc == 0 || rc == 3 ? 0 : -1;
 }
 
+/* Where qemu-img, run on the host, reads the image: the file itself
+ * here, a temporary copy on another host (host.h). */
+static int stage_qcow2(struct image_run *m)
+{
+	char errbuf[512], *there;
+
+	if (m->h->ops->file_there(m->h->ctx, m->fd, m->image, &there, errbuf,
+				  sizeof(errbuf)) < 0)
+		return msg_error(m->task, "%s", errbuf);
+	m->qemu_image = qcow2_json(there, m->blockdev &&
+				   strcmp(there, m->image) == 0);
+	free(there);
+	return 0;
+}
+
 static int check_host(struct image_run *m)
 {
 	struct zfs_result zr;
@@ -224,7 +239,7 @@ static int check_host(struct image_run *m)
 	}
 	if (m->info.format != IMG_QCOW2)
 		return 0;
-	return check_qcow2(m);
+	return stage_qcow2(m) < 0 ? -1 : check_qcow2(m);
 }
 
 static int step_create(void *arg)
@@ -387,7 +402,6 @@ int image_import(const struct host *h, const char *image, const char *zvol)
 	if (check_zvol_name(m.task, zvol) < 0 ||
 	    device_timeout_check(m.task) < 0 || open_image(&m) < 0)
 		goto done;
-	m.qemu_image = qcow2_json(image, m.blockdev);
 	if (check_host(&m) < 0)
 		goto done;
 	host_say(h, "Importing %s (%s, %llu bytes) into %s", image,

@@ -275,6 +275,26 @@ rq -H "$H" destroy tank/img
 check "image over SSH: destroy removes it there" \
 	eval '[ "$RC" -eq 0 ] && ! zfs list -H -o name tank/img 2>/dev/null'
 
+# --- a qcow2 image over SSH: sent to a temporary file there, converted
+# there by qemu-img (the remote's: a wrapper logs its calls) ---
+cat > "$WORK/bin/qemu-img" <<EOF
+#!/bin/sh
+echo "\$*" >> "$WORK/qemu-img.log"
+exec /usr/bin/qemu-img "\$@"
+EOF
+chmod +x "$WORK/bin/qemu-img"
+qemu-img convert -f raw -O qcow2 "$WORK/img.raw" "$WORK/img.qcow2"
+rq -H "$H" image "$WORK/img.qcow2" tank/q
+check "qcow2 over SSH: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "qcow2 over SSH: the remote volume holds the image's data, byte for byte" \
+	cmp -s "$WORK/img.raw" "$QVM_ZVOL_DIR/tank/q"
+tmpq=$(sed -n 's/.*"filename":"\([^"]*\)".*/\1/p' "$WORK/qemu-img.log" | head -n 1)
+check "qcow2 over SSH: qemu-img checked and converted it there, from a temporary copy" \
+	eval 'grep -q "^check json:" "$WORK/qemu-img.log" && grep -q "^convert -n --target-is-zero json:" "$WORK/qemu-img.log" && contains "$tmpq" "/qvm-image."'
+check "qcow2 over SSH: the temporary copy is removed" [ ! -e "$tmpq" ]
+rm -f "$WORK/bin/qemu-img"
+rq -H "$H" destroy tank/q
+
 # The remote volume is too small for what comes: the writer's reason
 # (ENOSPC) comes back, and the volume is destroyed there.
 before=$(state)
