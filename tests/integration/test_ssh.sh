@@ -275,6 +275,19 @@ rq -H "$H" destroy tank/img
 check "image over SSH: destroy removes it there" \
 	eval '[ "$RC" -eq 0 ] && ! zfs list -H -o name tank/img 2>/dev/null'
 
+# -n -H image: the copy printed as ssh reading the image on its stdin;
+# pasted, the lines import it.
+before=$(state)
+rq -n -H "$H" image "$WORK/img.raw" tank/dry
+check "-n -H image: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "-n -H image: the copy as it would run there" \
+	contains "$OUT" "ssh -p $PORT 127.0.0.1 -- 'dd of=$QVM_ZVOL_DIR/tank/dry bs=16384 iflag=fullblock conv=sparse,notrunc status=none' < $WORK/img.raw"
+check "-n -H image: nothing changed" [ "$(state)" = "$before" ]
+printf '%s\n' "$OUT" > "$WORK/dry.sh"
+check "-n -H image: the printed lines, run, import it there" \
+	eval 'PATH=$LOCAL_PATH sh -e "$WORK/dry.sh" >/dev/null 2>&1 && zfs list -H -o name tank/dry@base >/dev/null && cmp -s "$WORK/img.raw" "$QVM_ZVOL_DIR/tank/dry"'
+zfs destroy -r tank/dry
+
 # --- a qcow2 image over SSH: sent to a temporary file there, converted
 # there by qemu-img (the remote's: a wrapper logs its calls) ---
 cat > "$WORK/bin/qemu-img" <<EOF
