@@ -5,60 +5,22 @@
 # zfs at all, so every ZFS call provably went over SSH.
 . "$(dirname "$0")/lib.sh"
 
-SSHD=$(command -v sshd || echo /usr/sbin/sshd)
-if [ ! -x "$SSHD" ] || ! command -v ssh >/dev/null; then
+. "$(dirname "$0")/sshd.sh"
+
+S=$WORK/ssh
+REMOTE_PATH=$WORK/bin:/usr/sbin:/usr/bin:/sbin:/bin
+if ! sshd_start "$S" "$WORK/local" PATH="$REMOTE_PATH" \
+	ZFS_DOUBLE_DIR="$ZFS_DOUBLE_DIR" QVM_ZVOL_DIR="$QVM_ZVOL_DIR" \
+	PYTHONPATH="$WORK/py"; then
 	echo "not ok - sshd and ssh are needed (make deps: openssh-server)"
 	FAILED=1
 	finish
 	exit 1
 fi
-
-S=$WORK/ssh
-mkdir -p "$S" "$WORK/local"
-ssh-keygen -q -t ed25519 -N '' -f "$S/hostkey"
-ssh-keygen -q -t ed25519 -N '' -f "$S/userkey"
-ssh-keygen -q -t ed25519 -N '' -f "$S/otherkey"
-cp "$S/userkey.pub" "$S/authorized_keys"
-chmod 600 "$S/authorized_keys"
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-REMOTE_PATH=$WORK/bin:/usr/sbin:/usr/bin:/sbin:/bin
-cat > "$S/sshd_config" <<EOF
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $S/hostkey
-AuthorizedKeysFile $S/authorized_keys
-PidFile $S/sshd.pid
-StrictModes no
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-SetEnv PATH=$REMOTE_PATH ZFS_DOUBLE_DIR=$ZFS_DOUBLE_DIR QVM_ZVOL_DIR=$QVM_ZVOL_DIR PYTHONPATH=$WORK/py
-EOF
-write_ssh_config() {
-	cat > "$S/ssh_config" <<EOF
-Host *
-  IdentityFile $S/userkey
-  IdentitiesOnly yes
-  UserKnownHostsFile $S/known_hosts
-  StrictHostKeyChecking yes
-  LogLevel ERROR
-EOF
-	echo "[127.0.0.1]:$PORT $(cat "$1")" > "$S/known_hosts"
-}
-write_ssh_config "$S/hostkey.pub"
-mkdir -p /run/sshd 2>/dev/null
-"$SSHD" -f "$S/sshd_config" -E "$S/sshd.log"
-for _ in $(seq 50); do [ -s "$S/sshd.pid" ] && break; sleep 0.1; done
-SSHD_PID=$(cat "$S/sshd.pid")
 trap 'kill "$SSHD_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+write_ssh_config() { sshd_known_key "$@"; }
 
 # The local side: ssh (with the test's config) and nothing of ZFS.
-cat > "$WORK/local/ssh" <<EOF
-#!/bin/sh
-exec /usr/bin/ssh -F "$S/ssh_config" "\$@"
-EOF
-chmod +x "$WORK/local/ssh"
 LOCAL_PATH=$WORK/local:/usr/bin:/bin
 H=127.0.0.1:$PORT
 
@@ -238,11 +200,7 @@ check "unreachable after the drop: it is indeed there" \
 zfs destroy tank/web3
 rm -rf "$QVM_SEED_DIR/web3"
 rm -f "$WORK/bin/virt-install"
-old_pid=$SSHD_PID
-rm -f "$S/sshd.pid"
-"$SSHD" -f "$S/sshd_config" -E "$S/sshd.log"
-for _ in $(seq 50); do [ -s "$S/sshd.pid" ] && break; sleep 0.1; done
-SSHD_PID=$(cat "$S/sshd.pid")
+sshd_restart
 
 # --- image over SSH: the data streamed into the remote volume ---
 # data only: not the image's size (holes and zero blocks are not sent).
