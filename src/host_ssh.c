@@ -730,10 +730,13 @@ static int start_master(struct host_ssh *s, char *why, size_t whysize)
 	unlink(s->socket);
 	ssh_options(s, &argv);
 	/* A connection that stops answering ends the master (and so shows
-	 * as lost) within a minute. */
+	 * as lost) within a minute. AES-GCM first (then ssh's own list):
+	 * with AES instructions it carries an image about twice as fast as
+	 * ChaCha20, ssh's first choice. */
 	strvec_pushv(&argv, (const char *const[]){
 		"-M", "-N", "-o", "ControlPersist=no", "-o",
-		"ServerAliveInterval=15", "-o", "ServerAliveCountMax=3",
+		"ServerAliveInterval=15", "-o", "ServerAliveCountMax=3", "-o",
+		"Ciphers=^aes128-gcm@openssh.com,aes256-gcm@openssh.com",
 		s->target, NULL });
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	err = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
