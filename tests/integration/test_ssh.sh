@@ -159,7 +159,7 @@ drop_during() {
 	local marker=$WORK/$1-started sock pid
 	shift
 	rm -f "$marker"
-	(TMPDIR=$T PATH=$LOCAL_PATH "$QVM" -H "$H" "$@" >"$WORK/out" \
+	(TMPDIR=$T PATH=$LOCAL_PATH $QVM_WRAP "$QVM" -H "$H" "$@" >"$WORK/out" \
 		2>"$WORK/err"; echo $? > "$WORK/rc") &
 	for _ in $(seq 100); do [ -e "$marker" ] && break; sleep 0.1; done
 	sock=$(ls "$T"/qvm-ssh-*/control 2>/dev/null | head -n 1)
