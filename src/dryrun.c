@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "device.h"
+#include "msg.h"
 #include "strvec.h"
 #include "text.h"
 
@@ -265,10 +266,16 @@ static int dry_file_there(void *ctx, int src_fd, const char *src_name,
 			  char **there, char *errbuf, size_t errsize)
 {
 	struct dryrun *d = ctx;
+	FILE *out = msg_out(), *err = msg_err();
 	char *q, *tail, *line;
+	int rc;
 
-	if (d->reader->ops->file_there(d->reader->ctx, src_fd, src_name,
-				       there, errbuf, errsize) < 0)
+	/* What the copy says is no line of the script: on stderr. */
+	msg_set_streams(err, err);
+	rc = d->reader->ops->file_there(d->reader->ctx, src_fd, src_name,
+					there, errbuf, errsize);
+	msg_set_streams(out, err);
+	if (rc < 0)
 		return -1;
 	if (!d->via || strcmp(*there, src_name) == 0)
 		return 0;

@@ -462,7 +462,8 @@ static int ssh_copy_in(void *ctx, int src_fd, const char *src_name,
 	struct strvec argv = STRVEC_INIT;
 	struct progress p;
 	int pipefd[2] = { -1, -1 }, out = -1, err = -1;
-	int rc, status, e;
+	int rc, e;
+	int status = 255 << 8;	/* as if ssh failed, should wait fail */
 	pid_t pid = 0;
 	char last[512], *stop;
 
@@ -516,8 +517,9 @@ static int ssh_copy_in(void *ctx, int src_fd, const char *src_name,
 				 "was lost", s->target);
 		else
 			run_result_last_err(&res, last, sizeof(last));
-		rc = copy_fail(errbuf, errsize, EIO, "on %s: %s", s->target,
-			       last);
+		rc = copy_fail(errbuf, errsize, EIO, "on %s: %s%s", s->target,
+			       last, res.status == 127 ? " (qvm needs python3 "
+			       "there to write an image)" : "");
 		goto done;
 	}
 	if (rc < 0) {

@@ -266,6 +266,15 @@ check "qcow2 over SSH: the temporary copy is removed" [ ! -e "$tmpq" ]
 rm -f "$WORK/bin/qemu-img"
 rq -H "$H" destroy tank/q
 
+# -n -H with a qcow2 image: the copy there is printed as a line of the
+# script (the checks read it there for real); nothing else on stdout.
+before=$(state)
+rq -n -H "$H" image "$WORK/img.qcow2" tank/dryq
+check "-n -H qcow2: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "-n -H qcow2: its copy there, a line of the script (sh -n)" \
+	eval 'printf "%s\n" "$OUT" | grep -q "^ssh -p $PORT 127.0.0.1 -- '\''umask 077 && cat > .*/qvm-image\.[A-Za-z0-9]*'\'' < $WORK/img.qcow2$" && printf "%s\n" "$OUT" | sh -n && ! printf "%s\n" "$OUT" | grep -E "^(Sending|Sent|Copying)"'
+check "-n -H qcow2: nothing changed" [ "$(state)" = "$before" ]
+
 # The remote volume is too small for what comes: the writer's reason
 # (ENOSPC) comes back, and the volume is destroyed there.
 before=$(state)
