@@ -188,6 +188,46 @@ check "dropped during virt-install: nothing is left on the remote" \
 check "dropped during virt-install: no control socket left" \
 	eval '[ -z "$(ls -A "$T")" ]'
 
+# The connection dropped before the undo: virt-install fails on its own
+# (exit 1) while qvm is stopped; the master is killed before qvm goes on
+# to the undo, which connects again and removes everything there.
+cat > "$WORK/bin/virt-install" <<EOF
+#!/bin/sh
+case " \$* " in *" --dry-run "*) exit 0 ;; esac
+touch "$WORK/fail-started"
+sleep 1
+echo "ERROR    the test's virt-install fails" >&2
+touch "$WORK/fail-ended"
+exit 1
+EOF
+chmod +x "$WORK/bin/virt-install"
+rm -f "$WORK/fail-started" "$WORK/fail-ended"
+before=$(state)
+TMPDIR=$T PATH=$LOCAL_PATH $QVM_WRAP "$QVM" -H "$H" vm "$WORK/web3.yaml" \
+	>"$WORK/out" 2>"$WORK/err" &
+qpid=$!
+for _ in $(seq 100); do [ -e "$WORK/fail-started" ] && break; sleep 0.1; done
+sock=$(ls "$T"/qvm-ssh-*/control 2>/dev/null | head -n 1)
+mpid=$(ssh -O check -o ControlPath="$sock" x 2>&1 |
+	sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+kill -STOP "$qpid"
+for _ in $(seq 100); do [ -e "$WORK/fail-ended" ] && break; sleep 0.1; done
+sleep 0.5	# its status has reached qvm's side (qvm is stopped)
+[ -n "$mpid" ] && kill "$mpid"
+sleep 0.2
+kill -CONT "$qpid"
+wait "$qpid"
+RC=$?
+OUT=$(cat "$WORK/out")
+ERR=$(cat "$WORK/err")
+slow_virt_install
+check "dropped before the undo: virt-install's own failure is reported ($ERR)" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "the test'\''s virt-install fails"'
+check "dropped before the undo: the undo connects again" \
+	contains "$OUT" "The connection to 127.0.0.1 was lost; connecting again"
+check "dropped before the undo: nothing is left on the remote" \
+	eval 'contains "$OUT" "Undid: destroyed zvol tank/web3" && [ "$(state)" = "$before" ]'
+
 # The host cannot be reached again: everything left is named, with where.
 KILL_SSHD=1 drop_during vi vm "$WORK/web3.yaml"
 check "unreachable after the drop: exit 1" [ "$RC" -eq 1 ]
