@@ -724,7 +724,7 @@ static int start_master(struct host_ssh *s, char *why, size_t whysize)
 {
 	struct strvec argv = STRVEC_INIT;
 	char *errpath = xasprintf("%s/%s", s->dir, MASTER_ERR);
-	struct timespec poll = { 0, 50 * 1000000L };
+	struct timespec poll = { 0, 10 * 1000000L };
 	struct stat st;
 	int rc, status, null, err;
 
@@ -759,7 +759,7 @@ static int start_master(struct host_ssh *s, char *why, size_t whysize)
 		return -1;
 	}
 	/* Up once its control socket is there; gone if it gave up. */
-	for (int i = 0; i < (CONNECT_TIMEOUT_S + 5) * 20; i++) {
+	for (int i = 0; i < (CONNECT_TIMEOUT_S + 5) * 100; i++) {
 		if (stat(s->socket, &st) == 0 && S_ISSOCK(st.st_mode))
 			return 0;
 		if (waitpid(s->master, &status, WNOHANG) == s->master) {
