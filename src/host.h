@@ -5,8 +5,9 @@
  * through a host: running a program (its runner, runner.h), writing a file,
  * making and removing a directory, waiting for a path, streaming an image
  * into a device and reading a growing file. The steps never ask whether
- * they are dry or real: the host decides. Two implementations:
+ * they are dry or real: the host decides. Three implementations:
  *   host_local   (host_local.c) does it here, with system calls;
+ *   host_ssh     (host_ssh.h) does it on another machine, over OpenSSH;
  *   dry run      (dryrun.h) reads for real through another host, and
  *                prints every change as a shell command instead (a script
  *                that makes it), writing nothing anywhere.

@@ -13,13 +13,20 @@
  * remote sh that gets their bytes on its standard input (from memory:
  * memfd_create, nothing on the local disk) into a temporary file beside
  * the target, then link(1)s it: atomic, and never over an existing file.
- * Nothing of qvm's is needed on the remote host: sh, coreutils, and what
- * a local host needs (zfs, virsh, virt-install, genisoimage).
+ * An image is streamed into a remote device by one remote python3
+ * process that reads frames (offset, length, bytes: copy_data()'s runs
+ * of data, nothing for holes and zero blocks) on its standard input,
+ * pwrites them, fsyncs and confirms; the bytes sent are counted and said.
+ * A file qemu-img must read there (file_there) goes so into a remote
+ * mktemp file, removed at close (named, when it cannot be).
+ * Nothing of qvm's is needed on the remote host: sh, coreutils, python3
+ * (for images), and what a local host needs (zfs, virsh, virt-install,
+ * genisoimage, qemu-img).
  *
- * Not yet: streaming an image into a remote device (copy_in fails and
- * says so; "qvm -H HOST image" is refused before anything changes), and
- * reconnecting when the connection drops (the undo then reports what
- * could not be removed, by name).
+ * A master that has ended (the connection dropped) is replaced before the
+ * next command, so the rest of the run and its undo still reach the host;
+ * when that fails, every later command fails at once with the reason, and
+ * the undo names what is left there (undo.h).
  *
  * It touches, locally, only its private directory; remotely, only what
  * the steps ask of the host.
