@@ -22,6 +22,15 @@ void undo_push(struct undo *u, const char *what, const char *verb,
 	e->fn = fn;
 	e->arg = arg;
 	e->free_arg = free_arg;
+	e->detail = NULL;
+}
+
+void undo_detail(struct undo *u, const char *detail)
+{
+	if (u->n > 0) {
+		free(u->e[u->n - 1].detail);
+		u->e[u->n - 1].detail = xstrdup(detail);
+	}
 }
 
 static void entry_free(struct undo_entry *e)
@@ -30,6 +39,7 @@ static void entry_free(struct undo_entry *e)
 		e->free_arg(e->arg);
 	free(e->what);
 	free(e->verb);
+	free(e->detail);
 }
 
 /* "destroy" -> "destroyed", "remove" -> "removed" */
@@ -70,9 +80,14 @@ size_t undo_run(struct undo *u, const char *task)
 				  why ? why : "unknown reason", e->verb);
 			failed++;
 			if (u->where) {
-				char *more = xasprintf("%s%s%s", left ? left :
-						       "", left ? ", " : "",
-						       e->what);
+				char *more = xasprintf("%s%s%s%s%s%s",
+						       left ? left : "",
+						       left ? ", " : "",
+						       e->what,
+						       e->detail ? " (" : "",
+						       e->detail ? e->detail
+								 : "",
+						       e->detail ? ")" : "");
 
 				free(left);
 				left = more;

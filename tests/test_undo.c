@@ -122,6 +122,7 @@ static void what_is_left_on_a_remote_host_is_summed_up(void **state)
 	undo_push(&u, "seed directory /s", "remove", refuse, one, NULL);
 	undo_push(&u, "zvol tank/vm1", "destroy", record, two, NULL);
 	undo_push(&u, "domain vm1", "undefine", refuse, three, NULL);
+	undo_detail(&u, "uuid 0e1f");
 	assert_int_equal(undo_run(&u, "creating VM vm1"), 2);
 	assert_string_equal(order, "321");
 	fflush(c->ferr);
@@ -130,8 +131,8 @@ static void what_is_left_on_a_remote_host_is_summed_up(void **state)
 		"be undefined: dataset is busy; undefine it by hand\n"
 		"Error creating VM vm1: seed directory /s was created but "
 		"could not be removed: dataset is busy; remove it by hand\n"
-		"Error creating VM vm1: left on host2: domain vm1, seed "
-		"directory /s\n");
+		"Error creating VM vm1: left on host2: domain vm1 (uuid 0e1f), "
+		"seed directory /s\n");
 }
 
 static void nothing_to_undo_is_not_claimed_undone(void **state)

@@ -234,7 +234,7 @@ check "unreachable after the drop: exit 1" [ "$RC" -eq 1 ]
 check "unreachable after the drop: each thing left is named" \
 	eval 'contains "$ERR" "zvol tank/web3 was created but could not be destroyed: zfs failed (the connection to 127.0.0.1 port $PORT was lost and cannot be made again" && contains "$ERR" "seed directory $QVM_SEED_DIR/web3 was created but could not be removed: the connection to 127.0.0.1 port $PORT was lost and cannot be made again"'
 check "unreachable after the drop: what is left, and where" \
-	contains "$ERR" "left on 127.0.0.1: domain web3, zvol tank/web3, seed directory $QVM_SEED_DIR/web3"
+	eval 'printf "%s\n" "$ERR" | grep -Eq "left on 127\.0\.0\.1: domain web3 \(uuid [0-9a-f-]{36}\), zvol tank/web3, seed directory $QVM_SEED_DIR/web3\$"'
 check "unreachable after the drop: it is indeed there" \
 	eval 'zfs list -H -o name tank/web3 >/dev/null && [ -d "$QVM_SEED_DIR/web3" ]'
 zfs destroy tank/web3
