@@ -10,7 +10,9 @@
  * On another host (via: "ssh -p 2222 host2 --"), each change is printed
  * as that prefix and the command as one quoted word, for the shell there:
  *   ssh -p 2222 host2 -- 'zfs clone -o qvm:role=vm tank/deb@base tank/web1'
- * It touches nothing but its output stream: no file is written anywhere.
+ * It touches nothing but its output stream: no file is written anywhere
+ * (but for a qcow2 image over SSH: the SSH host copies it there for
+ * qemu-img's checks, and removes it at exit).
  */
 #ifndef QVM_DRYRUN_H
 #define QVM_DRYRUN_H
