@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "device.h"
+#include "msg.h"
 #include "strvec.h"
 #include "text.h"
 
@@ -28,15 +29,50 @@ void dryrun_print(FILE *out, const char *const *argv)
 	fflush(out);
 }
 
+/* "printf %s 'DATA' > PATH", malloc'd. */
+static char *write_line(const char *path, const char *data)
+{
+	/* Even an empty file: '' is a word. */
+	char *q = text_shell_quote(data), *p = text_shell_quote(path);
+	char *line = xasprintf("printf %%s %s > %s", q, p);
+
+	free(q);
+	free(p);
+	return line;
+}
+
 void dryrun_print_write(FILE *out, const char *path, const char *data)
 {
-	fputs("printf %s ", out);
-	/* Even an empty file: '' is a word. */
-	print_word(out, data);
-	fputs(" > ", out);
-	print_word(out, path);
-	fputc('\n', out);
+	char *line = write_line(path, data);
+
+	fprintf(out, "%s\n", line);
+	free(line);
 	fflush(out);
+}
+
+/* A change, as it would run where the host is: a shell command line,
+ * then tail (local redirections, or NULL). */
+static void print_line(struct dryrun *d, const char *line, const char *tail)
+{
+	if (d->via) {
+		for (const char *const *a = d->via; *a; a++) {
+			print_word(d->out, *a);
+			fputc(' ', d->out);
+		}
+		print_word(d->out, line);
+	} else {
+		fputs(line, d->out);
+	}
+	fprintf(d->out, "%s\n", tail ? tail : "");
+	fflush(d->out);
+}
+
+static void print_change(struct dryrun *d, const char *const *argv)
+{
+	char *line = text_shell_join(argv);
+
+	print_line(d, line, NULL);
+	free(line);
 }
 
 int dryrun_run(void *ctx, const char *const *argv, enum run_effect effect,
@@ -47,7 +83,7 @@ int dryrun_run(void *ctx, const char *const *argv, enum run_effect effect,
 
 	if (effect == RUN_READS)
 		return r->run(r->ctx, argv, effect, res);
-	dryrun_print(d->out, argv);
+	print_change(d, argv);
 	res->out = xstrdup("");
 	res->err = xstrdup("");
 	res->status = 0;
@@ -95,7 +131,7 @@ static int dry_make_dir(void *ctx, const char *path, mode_t mode)
 		return -1;
 	}
 	m = mode_word(mode);
-	dryrun_print(d->out, (const char *const[]){ "mkdir", "-m", m, path,
+	print_change(d, (const char *const[]){ "mkdir", "-m", m, path,
 						    NULL });
 	free(m);
 	return 0;
@@ -112,7 +148,17 @@ static int dry_write_file(void *ctx, const char *path, const char *data,
 	if (strlen(data) != len)
 		return text_fail(errbuf, errsize, "cannot show %s in a dry "
 				 "run: it holds NUL bytes", path);
-	dryrun_print_write(d->out, path, data);
+	if (d->via) {
+		/* Each ssh runs its own shell: the umask goes with it. */
+		char *w = write_line(path, data);
+		char *line = xasprintf("umask 077 && %s", w);
+
+		print_line(d, line, NULL);
+		free(line);
+		free(w);
+	} else {
+		dryrun_print_write(d->out, path, data);
+	}
 	return 0;
 }
 
@@ -121,7 +167,7 @@ static int dry_set_mode(void *ctx, const char *path, mode_t mode)
 	struct dryrun *d = ctx;
 	char *m = mode_word(mode);
 
-	dryrun_print(d->out, (const char *const[]){ "chmod", m, path, NULL });
+	print_change(d, (const char *const[]){ "chmod", m, path, NULL });
 	free(m);
 	return 0;
 }
@@ -135,7 +181,7 @@ static void dry_remove_files(void *ctx, const char *const *paths)
 		return;
 	strvec_pushv(&argv, (const char *const[]){ "rm", "--", NULL });
 	strvec_pushv(&argv, paths);
-	dryrun_print(d->out, strvec_argv(&argv));
+	print_change(d, strvec_argv(&argv));
 	strvec_clear(&argv);
 }
 
@@ -151,9 +197,9 @@ static int dry_remove_dir(void *ctx, const char *dir,
 	strvec_pushv(&argv, (const char *const[]){ "rm", "-f", "--", NULL });
 	for (; *names; names++)
 		strvec_pushf(&argv, "%s/%s", dir, *names);
-	dryrun_print(d->out, strvec_argv(&argv));
+	print_change(d, strvec_argv(&argv));
 	strvec_clear(&argv);
-	dryrun_print(d->out, (const char *const[]){ "rmdir", "--", dir,
+	print_change(d, (const char *const[]){ "rmdir", "--", dir,
 						    NULL });
 	return 0;
 }
@@ -165,7 +211,7 @@ static int dry_wait_path(void *ctx, const char *path, unsigned timeout_ms)
 	char *secs = xasprintf("%u.%03u", timeout_ms / 1000,
 			       timeout_ms % 1000);
 
-	dryrun_print(d->out, (const char *const[]){
+	print_change(d, (const char *const[]){
 		"timeout", secs, "sh", "-c",
 		"until [ -b \"$1\" ] || [ -f \"$1\" ]; do sleep 0.1; done",
 		"sh", path, NULL });
@@ -191,12 +237,57 @@ static int dry_copy_in(void *ctx, int src_fd, const char *src_name,
 	stats->size = size;
 	fprintf(d->out, "# copy the data of %s to %s (holes and zero blocks "
 		"skipped)\n", src_name, dest);
-	dryrun_print(d->out, (const char *const[]){ "dd", in, out, bs,
+	if (d->via) {
+		/* The data goes to it over ssh's standard input. */
+		char *q = text_shell_quote(src_name);
+		char *tail = xasprintf(" < %s", q);
+		char *line = text_shell_join((const char *const[]){
+			"dd", out, bs, "iflag=fullblock",
+			"conv=sparse,notrunc", "status=none", NULL });
+
+		print_line(d, line, tail);
+		free(line);
+		free(tail);
+		free(q);
+	} else {
+		print_change(d, (const char *const[]){ "dd", in, out, bs,
 						    "conv=sparse,notrunc",
 						    "status=none", NULL });
+	}
 	free(in);
 	free(out);
 	free(bs);
+	return 0;
+}
+
+/* Read for real (the checks read it there); over ssh, the copy is
+ * printed too, as the script needs it. */
+static int dry_file_there(void *ctx, int src_fd, const char *src_name,
+			  char **there, char *errbuf, size_t errsize)
+{
+	struct dryrun *d = ctx;
+	FILE *out = msg_out(), *err = msg_err();
+	char *q, *tail, *line;
+	int rc;
+
+	/* What the copy says is no line of the script: on stderr. */
+	msg_set_streams(err, err);
+	rc = d->reader->ops->file_there(d->reader->ctx, src_fd, src_name,
+					there, errbuf, errsize);
+	msg_set_streams(out, err);
+	if (rc < 0)
+		return -1;
+	if (!d->via || strcmp(*there, src_name) == 0)
+		return 0;
+	q = text_shell_quote(*there);
+	line = xasprintf("umask 077 && cat > %s", q);
+	free(q);
+	q = text_shell_quote(src_name);
+	tail = xasprintf(" < %s", q);
+	print_line(d, line, tail);
+	free(q);
+	free(tail);
+	free(line);
 	return 0;
 }
 
@@ -214,8 +305,11 @@ static void dry_begin(void *ctx, const char *what)
 	struct dryrun *d = ctx;
 
 	fprintf(d->out, "# Dry run: these commands would %s\n", what);
-	/* As qvm itself runs: what it writes is its user's alone. */
-	dryrun_print(d->out, (const char *const[]){ "umask", "077", NULL });
+	/* As qvm itself runs: what it writes is its user's alone. (Over
+	 * ssh, each write says so itself.) */
+	if (!d->via)
+		print_change(d, (const char *const[]){ "umask", "077",
+						       NULL });
 }
 
 static void dry_end(void *ctx, const char *done)
@@ -235,6 +329,7 @@ static const struct host_ops dry_ops = {
 	.remove_dir = dry_remove_dir,
 	.wait_path = dry_wait_path,
 	.copy_in = dry_copy_in,
+	.file_there = dry_file_there,
 	.read_at = dry_read_at,
 	.begin = dry_begin,
 	.end = dry_end,
@@ -244,9 +339,11 @@ void dryrun_init(struct dryrun *d, FILE *out, const struct host *reader)
 {
 	d->out = out;
 	d->reader = reader;
+	d->via = NULL;
 	d->runner.run = dryrun_run;
 	d->runner.ctx = d;
 	d->host.runner = &d->runner;
 	d->host.ops = &dry_ops;
 	d->host.ctx = d;
+	d->host.name = reader->name;
 }

@@ -7,7 +7,12 @@
  * can be pasted, and reported as successful (programs with empty output).
  * The printed lines, in order, are a script that makes the same change
  * ("sh -n" accepts it; progress lines are comments starting with '#').
- * It touches nothing but its output stream: no file is written anywhere.
+ * On another host (via: "ssh -p 2222 host2 --"), each change is printed
+ * as that prefix and the command as one quoted word, for the shell there:
+ *   ssh -p 2222 host2 -- 'zfs clone -o qvm:role=vm tank/deb@base tank/web1'
+ * It touches nothing but its output stream: no file is written anywhere
+ * (but for a qcow2 image over SSH: the SSH host copies it there for
+ * qemu-img's checks, and removes it at exit).
  */
 #ifndef QVM_DRYRUN_H
 #define QVM_DRYRUN_H
@@ -20,11 +25,13 @@
 struct dryrun {
 	FILE *out;
 	const struct host *reader;
+	const char *const *via;	/* the command that runs one there, or
+				 * NULL: here (NULL-terminated) */
 	struct runner runner;	/* dryrun_run on this */
 	struct host host;	/* the dry host: use this */
 };
 
-/* Sets up d to print to out and read through reader. */
+/* Sets up d to print to out and read through reader, here (via NULL). */
 void dryrun_init(struct dryrun *d, FILE *out, const struct host *reader);
 
 int dryrun_run(void *ctx, const char *const *argv, enum run_effect effect,

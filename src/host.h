@@ -5,8 +5,9 @@
  * through a host: running a program (its runner, runner.h), writing a file,
  * making and removing a directory, waiting for a path, streaming an image
  * into a device and reading a growing file. The steps never ask whether
- * they are dry or real: the host decides. Two implementations:
+ * they are dry or real: the host decides. Three implementations:
  *   host_local   (host_local.c) does it here, with system calls;
+ *   host_ssh     (host_ssh.h) does it on another machine, over OpenSSH;
  *   dry run      (dryrun.h) reads for real through another host, and
  *                prints every change as a shell command instead (a script
  *                that makes it), writing nothing anywhere.
@@ -73,6 +74,13 @@ struct host_ops {
 		       struct copy_stats *stats, char *errbuf,
 		       size_t errsize);
 
+	/* A path under which the programs run there read the file src_fd
+	 * (src_name here), malloc'd in *there: src_name itself on this
+	 * machine; on another, a temporary copy (mode 0600, holes and zero
+	 * blocks not sent) that closing the host removes. */
+	int (*file_there)(void *ctx, int src_fd, const char *src_name,
+			  char **there, char *errbuf, size_t errsize);
+
 	/* Up to len bytes of the regular file path at off (0 at its end),
 	 * its current size in *size; -1 with errno (EINVAL: not a regular
 	 * file). */
@@ -89,6 +97,8 @@ struct host {
 	const struct runner *runner;	/* runs programs there */
 	const struct host_ops *ops;
 	void *ctx;
+	const char *name;	/* another machine's, for messages; NULL
+				 * for this one */
 };
 
 extern const struct host_ops host_local_ops;
@@ -97,7 +107,7 @@ extern const struct host_ops host_local_ops;
 extern const struct host host_local;
 
 /* The local machine running programs through r (tests script r). */
-#define HOST_LOCAL(r) { (r), &host_local_ops, NULL }
+#define HOST_LOCAL(r) { (r), &host_local_ops, NULL, NULL }
 
 /* The say, sees_changes and begin of a host that acts for real (local,
  * SSH): progress lines on stdout, its changes seen, nothing to announce. */

@@ -188,6 +188,17 @@ static int local_copy_in(void *ctx, int src_fd, const char *src_name,
 	return rc;
 }
 
+static int local_file_there(void *ctx, int src_fd, const char *src_name,
+			    char **there, char *errbuf, size_t errsize)
+{
+	(void)ctx;
+	(void)src_fd;
+	(void)errbuf;
+	(void)errsize;
+	*there = xstrdup(src_name);
+	return 0;
+}
+
 static ssize_t local_read_at(void *ctx, const char *path, uint64_t off,
 			     void *buf, size_t len, uint64_t *size)
 {
@@ -237,9 +248,10 @@ const struct host_ops host_local_ops = {
 	.remove_dir = local_remove_dir,
 	.wait_path = local_wait_path,
 	.copy_in = local_copy_in,
+	.file_there = local_file_there,
 	.read_at = local_read_at,
 	.begin = host_real_begin,
 	.end = local_end,
 };
 
-const struct host host_local = { &runner_real, &host_local_ops, NULL };
+const struct host host_local = { &runner_real, &host_local_ops, NULL, NULL };

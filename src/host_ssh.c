@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,7 +14,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "copy.h"
 #include "msg.h"
+#include "progress.h"
 #include "signals.h"
 #include "strvec.h"
 #include "text.h"
@@ -22,6 +25,11 @@
 #define MASTER_ERR "master.err"
 
 extern char **environ;
+
+static bool master_alive(struct host_ssh *s, unsigned wait_ms);
+static int ensure_master(struct host_ssh *s);
+static int spawn(const char *const *argv, int in, int out, int err,
+		 pid_t *pid);
 
 /* ---- the spec ---- */
 
@@ -127,10 +135,30 @@ static int ssh_run_in(struct host_ssh *s, const char *const *argv,
 	struct runner_stdin in = { in_fd };
 	int rc;
 
+	if (ensure_master(s) < 0) {
+		/* As ssh says a connection it could not make. */
+		res->out = xstrdup("");
+		res->out_len = 0;
+		res->err = xasprintf("%s\n", s->unreachable);
+		res->err_len = strlen(res->err);
+		res->status = 255;
+		return 255;
+	}
 	remote_argv(s, argv, &full);
 	rc = runner_real_run(in_fd >= 0 ? &in : NULL, strvec_argv(&full),
 			     effect, res);
 	strvec_clear(&full);
+	/* ssh's own failure: say so when it was the connection that ended
+	 * (the master goes with it), whatever the command's last words. */
+	if (rc == 255 && !master_alive(s, 500)) {
+		char *err = xasprintf("%sssh: the connection to %s was lost "
+				      "while '%s' ran\n", res->err, s->target,
+				      argv[0]);
+
+		free(res->err);
+		res->err = err;
+		res->err_len = strlen(err);
+	}
 	return rc;
 }
 
@@ -306,20 +334,268 @@ static int ssh_wait_path(void *ctx, const char *path, unsigned timeout_ms)
 	return -1;
 }
 
+/* ---- streaming into a device there ---- */
+
+/*
+ * The writer there, the one process a copy runs: frames of a 16-byte
+ * header (offset, length: big-endian 64-bit) and that many bytes, each
+ * pwritten at its offset. A frame of length 0 ends the stream; its offset
+ * is the number of data bytes sent, checked against what arrived. Then
+ * fsync, and "ok N" on stdout. Any failure (a short write, ENOSPC, EIO, a
+ * stream that stops early) is its reason on stderr and exit 1: nothing is
+ * acknowledged that is not on the device.
+ */
+static const char writer_py[] =
+	"import os,struct,sys\n"
+	"d=sys.argv[1];i=sys.stdin.buffer;n=0;o=0\n"
+	"def rd(k):\n"
+	" b=i.read(k)\n"
+	" if len(b)!=k:sys.exit('%s: the data stopped after %d bytes' % (d,n))\n"
+	" return b\n"
+	"try:\n"
+	" f=os.open(d,os.O_WRONLY)\n"
+	" while 1:\n"
+	"  o,l=struct.unpack('>QQ',rd(16))\n"
+	"  if l==0:break\n"
+	"  v=memoryview(rd(l))\n"
+	"  while v:\n"
+	"   w=os.pwrite(f,v,o)\n"
+	"   if w<=0:raise OSError(28,'short write (%d of %d bytes)' % (l-len(v),l))\n"
+	"   v=v[w:];o+=w\n"
+	"  n+=l\n"
+	" if o!=n:sys.exit('%s: %d bytes of data arrived, %d were sent' % (d,n,o))\n"
+	" o=n;os.fsync(f);os.close(f)\n"
+	"except OSError as e:sys.exit('writing %s at byte %d: %s' % (d,o,e.strerror))\n"
+	"print('ok',n)\n";
+
+#define FRAME_HEADER 16
+#define WRITER_SAYS_MAX 4096
+
+struct stream {
+	struct host_ssh *s;
+	int fd;			/* the writer's standard input (ssh's) */
+	uint64_t data;		/* data bytes framed */
+	uint64_t sent;		/* all bytes written to fd */
+};
+
+static int put_all(int fd, const unsigned char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int put_frame(struct stream *st, uint64_t off, const void *buf,
+		     size_t len)
+{
+	unsigned char h[FRAME_HEADER];
+
+	for (int i = 0; i < 8; i++) {
+		h[i] = (unsigned char)(off >> (56 - 8 * i));
+		h[8 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
+	}
+	if (put_all(st->fd, h, sizeof(h)) < 0 ||
+	    (len && put_all(st->fd, buf, len) < 0))
+		return -1;
+	st->sent += sizeof(h) + len;
+	return 0;
+}
+
+static int stream_write(void *ctx, const void *buf, size_t len, uint64_t off,
+			char *errbuf, size_t errsize)
+{
+	struct stream *st = ctx;
+
+	if (put_frame(st, off, buf, len) < 0)
+		return copy_fail(errbuf, errsize, errno, "sending the data at "
+				 "byte %llu to %s: %s",
+				 (unsigned long long)off, st->s->target,
+				 strerror(errno));
+	st->data += len;
+	return 0;
+}
+
+static int stream_finish(void *ctx, char *errbuf, size_t errsize)
+{
+	struct stream *st = ctx;
+
+	if (put_frame(st, st->data, NULL, 0) < 0)
+		return copy_fail(errbuf, errsize, errno, "ending the data for "
+				 "%s: %s", st->s->target, strerror(errno));
+	return 0;
+}
+
+/* What the writer said on fd (a memfd), NUL-terminated, malloc'd. */
+static char *writer_said(int fd, size_t *len)
+{
+	char *buf = xmalloc(WRITER_SAYS_MAX + 1);
+	ssize_t n = pread(fd, buf, WRITER_SAYS_MAX, 0);
+
+	*len = n > 0 ? (size_t)n : 0;
+	buf[*len] = '\0';
+	return buf;
+}
+
+/*
+ * Runs the writer there (one ssh through the master), hands it the data
+ * as copy_data() finds it, and takes its word that all of it is on the
+ * device. What reached ssh's standard input is counted and said.
+ */
 static int ssh_copy_in(void *ctx, int src_fd, const char *src_name,
 		       const char *dest, uint64_t size,
 		       struct copy_stats *stats, char *errbuf,
 		       size_t errsize)
 {
 	struct host_ssh *s = ctx;
+	struct stream st = { s, -1, 0, 0 };
+	const struct copy_sink sink = { stream_write, NULL, stream_finish,
+					&st };
+	struct run_result res = RUN_RESULT_INIT;
+	struct strvec argv = STRVEC_INIT;
+	struct progress p;
+	int pipefd[2] = { -1, -1 }, out = -1, err = -1;
+	int rc, e;
+	int status = 255 << 8;	/* as if ssh failed, should wait fail */
+	pid_t pid = 0;
+	char last[512], *stop;
 
-	(void)src_fd;
-	(void)size;
+	(void)src_name;
 	memset(stats, 0, sizeof(*stats));
-	errno = ENOTSUP;
-	return text_fail(errbuf, errsize, "cannot stream %s into %s on %s: "
-			 "not supported over SSH yet", src_name, dest,
-			 s->target);
+	if (ensure_master(s) < 0)
+		return copy_fail(errbuf, errsize, EIO, "%s", s->unreachable);
+	out = memfd_create("qvm-writer-out", MFD_CLOEXEC);
+	err = memfd_create("qvm-writer-err", MFD_CLOEXEC);
+	if (out < 0 || err < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		rc = copy_fail(errbuf, errsize, errno, "cannot start the "
+			       "copy to %s: %s", s->target, strerror(errno));
+		goto done;
+	}
+	st.fd = pipefd[1];
+	remote_argv(s, (const char *const[]){ "python3", "-c", writer_py,
+					      dest, NULL }, &argv);
+	e = spawn(strvec_argv(&argv), pipefd[0], out, err, &pid);
+	close(pipefd[0]);
+	if (e != 0) {
+		rc = copy_fail(errbuf, errsize, e, "cannot run ssh: %s",
+			       e == ENOENT ? "command not found" :
+			       strerror(e));
+		goto done;
+	}
+	progress_begin(&p, msg_out(), "Copying");
+	rc = copy_data(src_fd, size, &sink, stats, progress_update, &p,
+		       errbuf, errsize);
+	e = errno;
+	if (rc < 0 && p.tty)
+		fputc('\n', msg_out());
+	/* The end of the data, for the writer: then its word. */
+	close(st.fd);
+	st.fd = -1;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	res.status = WIFEXITED(status) ? WEXITSTATUS(status)
+				       : 128 + WTERMSIG(status);
+	res.out = writer_said(out, &res.out_len);
+	res.err = writer_said(err, &res.err_len);
+	/* Interrupted, or the image could not be read: that is the reason;
+	 * a write that failed (EPIPE): the writer's. */
+	if (rc < 0 && e != EPIPE) {
+		errno = e;
+		goto done;
+	}
+	if (res.status != 0) {
+		/* The writer's reason (ENOSPC, EIO...) over ours (EPIPE). */
+		if (res.status == 255 && !master_alive(s, 500))
+			snprintf(last, sizeof(last), "the connection to %s "
+				 "was lost", s->target);
+		else
+			run_result_last_err(&res, last, sizeof(last));
+		rc = copy_fail(errbuf, errsize, EIO, "on %s: %s%s", s->target,
+			       last, res.status == 127 ? " (qvm needs python3 "
+			       "there to write an image)" : "");
+		goto done;
+	}
+	if (rc < 0) {
+		errno = e;
+		goto done;
+	}
+	if (strncmp(res.out, "ok ", 3) != 0 ||
+	    strtoull(res.out + 3, &stop, 10) != st.data || *stop != '\n') {
+		rc = copy_fail(errbuf, errsize, EIO, "on %s: the writer did "
+			       "not confirm the %llu bytes of data (it said "
+			       "'%.60s')", s->target,
+			       (unsigned long long)st.data, res.out);
+		goto done;
+	}
+	progress_end(&p, stats->written);
+	msg_info("Sent %llu bytes over SSH: %llu bytes of data, %llu of "
+		 "framing", (unsigned long long)st.sent,
+		 (unsigned long long)st.data,
+		 (unsigned long long)(st.sent - st.data));
+done:
+	e = errno;
+	if (st.fd >= 0)
+		close(st.fd);
+	if (out >= 0)
+		close(out);
+	if (err >= 0)
+		close(err);
+	run_result_clear(&res);
+	strvec_clear(&argv);
+	errno = e;
+	return rc;
+}
+
+/* A temporary file there, of the source's size, and its data in it. */
+static int ssh_file_there(void *ctx, int src_fd, const char *src_name,
+			  char **there, char *errbuf, size_t errsize)
+{
+	struct host_ssh *s = ctx;
+	struct run_result res = RUN_RESULT_INIT;
+	struct copy_stats stats;
+	off_t end = lseek(src_fd, 0, SEEK_END);
+	char size[32], why[512];
+	char *nl;
+
+	if (end < 0)
+		return text_fail(errbuf, errsize, "cannot read %s: %s",
+				 src_name, strerror(errno));
+	snprintf(size, sizeof(size), "%lld", (long long)end);
+	msg_info("Sending %s to %s (qemu-img reads it there)", src_name,
+		 s->target);
+	if (sh_there(s, "t=$(mktemp \"${TMPDIR:-/var/tmp}/qvm-image."
+		     "XXXXXX\") && truncate -s \"$1\" \"$t\" && echo \"$t\"",
+		     (const char *const[]){ size, NULL }, -1, RUN_CHANGES,
+		     &res, why, sizeof(why)) < 0 ||
+	    !(nl = memchr(res.out, '\n', res.out_len)) || nl == res.out) {
+		run_result_clear(&res);
+		errno = EIO;
+		return text_fail(errbuf, errsize, "cannot make a temporary "
+				 "file for %s on %s: %s", src_name, s->target,
+				 res.status ? why : "mktemp said no name");
+	}
+	*nl = '\0';
+	strvec_push(&s->temps, res.out);
+	run_result_clear(&res);
+	*there = xstrdup(s->temps.v[s->temps.n - 1]);
+	if (ssh_copy_in(s, src_fd, src_name, *there, (uint64_t)end, &stats,
+			why, sizeof(why)) < 0) {
+		int e = errno;
+
+		free(*there);
+		*there = NULL;
+		errno = e;
+		return text_fail(errbuf, errsize, "sending %s to %s: %s",
+				 src_name, s->target, why);
+	}
+	return 0;
 }
 
 /* Prints the file's size on a line of its own, then len bytes from off. */
@@ -378,6 +654,7 @@ static const struct host_ops ssh_ops = {
 	.remove_dir = ssh_remove_dir,
 	.wait_path = ssh_wait_path,
 	.copy_in = ssh_copy_in,
+	.file_there = ssh_file_there,
 	.read_at = ssh_read_at,
 	.begin = host_real_begin,
 	.end = ssh_end,
@@ -406,37 +683,73 @@ static void master_said(const struct host_ssh *s, char *buf, size_t size)
 	free(path);
 }
 
+/* Starts argv with in, out and err as its 0, 1 and 2, in a process group
+ * of its own (a Ctrl-C at the terminal is qvm's, and the undo still has
+ * the connection), with default signal dispositions. 0, or an errno. */
+static int spawn(const char *const *argv, int in, int out, int err,
+		 pid_t *pid)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t attr;
+	sigset_t sigs;
+	char *const *child_argv;
+	int rc;
+
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in, 0);
+	posix_spawn_file_actions_adddup2(&fa, out, 1);
+	posix_spawn_file_actions_adddup2(&fa, err, 2);
+	posix_spawnattr_init(&attr);
+	posix_spawnattr_setpgroup(&attr, 0);
+	sigemptyset(&sigs);
+	posix_spawnattr_setsigmask(&attr, &sigs);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGHUP);
+	sigaddset(&sigs, SIGPIPE);
+	posix_spawnattr_setsigdefault(&attr, &sigs);
+	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP |
+				 POSIX_SPAWN_SETSIGMASK |
+				 POSIX_SPAWN_SETSIGDEF);
+	memcpy(&child_argv, &argv, sizeof(child_argv));
+	rc = posix_spawnp(pid, argv[0], &fa, &attr, child_argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&attr);
+	if (rc != 0)
+		*pid = 0;
+	return rc;
+}
+
 static int start_master(struct host_ssh *s, char *why, size_t whysize)
 {
 	struct strvec argv = STRVEC_INIT;
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t attr;
 	char *errpath = xasprintf("%s/%s", s->dir, MASTER_ERR);
-	char *const *child_argv;
-	const char *const *cargv;
-	struct timespec poll = { 0, 50 * 1000000L };
+	struct timespec poll = { 0, 10 * 1000000L };
 	struct stat st;
-	int rc, status;
+	int rc, status, null, err;
 
+	/* A master killed leaves its socket behind: not a connection. */
+	unlink(s->socket);
 	ssh_options(s, &argv);
-	strvec_pushv(&argv, (const char *const[]){ "-M", "-N", "-o",
-						   "ControlPersist=no",
-						   s->target, NULL });
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-	posix_spawn_file_actions_addopen(&fa, 2, errpath,
-					 O_WRONLY | O_CREAT | O_TRUNC, 0600);
-	posix_spawnattr_init(&attr);
-	/* Its own group: a Ctrl-C at the terminal is qvm's, and the undo
-	 * still has the connection. */
-	posix_spawnattr_setpgroup(&attr, 0);
-	posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
-	cargv = strvec_argv(&argv);
-	memcpy(&child_argv, &cargv, sizeof(child_argv));
-	rc = posix_spawnp(&s->master, "ssh", &fa, &attr, child_argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&attr);
+	/* A connection that stops answering ends the master (and so shows
+	 * as lost) within a minute. AES-GCM first (then ssh's own list):
+	 * with AES instructions it carries an image about twice as fast as
+	 * ChaCha20, ssh's first choice. */
+	strvec_pushv(&argv, (const char *const[]){
+		"-M", "-N", "-o", "ControlPersist=no", "-o",
+		"ServerAliveInterval=15", "-o", "ServerAliveCountMax=3", "-o",
+		"Ciphers=^aes128-gcm@openssh.com,aes256-gcm@openssh.com",
+		s->target, NULL });
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	err = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (null < 0 || err < 0)
+		rc = errno;
+	else
+		rc = spawn(strvec_argv(&argv), null, null, err, &s->master);
+	if (null >= 0)
+		close(null);
+	if (err >= 0)
+		close(err);
 	strvec_clear(&argv);
 	free(errpath);
 	if (rc != 0) {
@@ -446,7 +759,7 @@ static int start_master(struct host_ssh *s, char *why, size_t whysize)
 		return -1;
 	}
 	/* Up once its control socket is there; gone if it gave up. */
-	for (int i = 0; i < (CONNECT_TIMEOUT_S + 5) * 20; i++) {
+	for (int i = 0; i < (CONNECT_TIMEOUT_S + 5) * 100; i++) {
 		if (stat(s->socket, &st) == 0 && S_ISSOCK(st.st_mode))
 			return 0;
 		if (waitpid(s->master, &status, WNOHANG) == s->master) {
@@ -454,7 +767,7 @@ static int start_master(struct host_ssh *s, char *why, size_t whysize)
 			master_said(s, why, whysize);
 			return -1;
 		}
-		if (signals_pending()) {
+		if (signals_interrupting()) {
 			snprintf(why, whysize, "interrupted");
 			return -1;
 		}
@@ -462,6 +775,52 @@ static int start_master(struct host_ssh *s, char *why, size_t whysize)
 	}
 	snprintf(why, whysize, "no connection after %d s",
 		 CONNECT_TIMEOUT_S + 5);
+	return -1;
+}
+
+/* Whether the master still runs (it ends with its connection); looks
+ * again for up to wait_ms, as it may take that long to notice. */
+static bool master_alive(struct host_ssh *s, unsigned wait_ms)
+{
+	int status;
+
+	for (unsigned t = 0; s->master > 0; t += 50) {
+		if (waitpid(s->master, &status, WNOHANG) != 0) {
+			s->master = 0;
+			break;
+		}
+		if (t >= wait_ms)
+			return true;
+		nanosleep(&(struct timespec){ 0, 50000000L }, NULL);
+	}
+	return false;
+}
+
+/*
+ * Before each remote command: a master that has ended (the connection
+ * dropped, or was killed) is replaced by a new one, so that the rest of
+ * the run, and above all its undo, still reaches the host. When that
+ * fails, every later command fails at once with the reason (ssh would
+ * otherwise try a connection of its own for each, and time out).
+ */
+static int ensure_master(struct host_ssh *s)
+{
+	char why[512];
+
+	if (s->unreachable)
+		return -1;
+	if (master_alive(s, 0))
+		return 0;
+	msg_info("The connection to %s was lost; connecting again",
+		 s->target);
+	if (start_master(s, why, sizeof(why)) == 0)
+		return 0;
+	if (s->master > 0)
+		kill(s->master, SIGTERM);
+	s->unreachable = xasprintf("the connection to %s%s%s was lost and "
+				   "cannot be made again (%s)", s->target,
+				   s->port ? " port " : "",
+				   s->port ? s->port : "", why);
 	return -1;
 }
 
@@ -491,6 +850,7 @@ int host_ssh_open(struct host_ssh *s, const char *spec, const char *task)
 	s->host.runner = &s->runner;
 	s->host.ops = &ssh_ops;
 	s->host.ctx = s;
+	s->host.name = s->target;
 	if (start_master(s, errbuf, sizeof(errbuf)) < 0) {
 		msg_error(task, "cannot reach %s%s%s over SSH: %s; nothing was "
 			  "changed", s->target, s->port ? " port " : "",
@@ -501,12 +861,56 @@ int host_ssh_open(struct host_ssh *s, const char *spec, const char *task)
 	return 0;
 }
 
+void host_ssh_shown(const struct host_ssh *s, struct strvec *via)
+{
+	strvec_push(via, "ssh");
+	if (s->port) {
+		strvec_push(via, "-p");
+		strvec_push(via, s->port);
+	}
+	strvec_push(via, s->target);
+	strvec_push(via, "--");
+}
+
+/* The temporary files this run made there; what cannot be removed is
+ * named. */
+static void remove_temps(struct host_ssh *s)
+{
+	struct strvec argv = STRVEC_INIT;
+	struct run_result res = RUN_RESULT_INIT;
+	char last[512];
+
+	if (!s->temps.n)
+		return;
+	strvec_pushv(&argv, (const char *const[]){ "rm", "-f", "--", NULL });
+	strvec_pushv(&argv, strvec_argv(&s->temps));
+	if (ssh_run(s, strvec_argv(&argv), RUN_COMMITS, &res) != 0) {
+		char *task = xasprintf("closing the connection to %s",
+				       s->target);
+
+		for (size_t i = 0; i < s->temps.n; i++)
+			msg_error(task, "left on %s: temporary file %s (%s); "
+				  "remove it by hand", s->target,
+				  s->temps.v[i], run_result_last_err(&res, last,
+						       sizeof(last)));
+		free(task);
+	}
+	run_result_clear(&res);
+	strvec_clear(&argv);
+	strvec_clear(&s->temps);
+}
+
 void host_ssh_close(struct host_ssh *s)
 {
-	if (s->master > 0) {
+	int status;
+
+	if (s->target)
+		remove_temps(s);
+
+	/* Not when it has ended already (the connection dropped). */
+	if (s->master > 0 && waitpid(s->master, &status, WNOHANG) == 0) {
 		struct strvec argv = STRVEC_INIT;
 		struct run_result res;
-		int status;
 
 		ssh_options(s, &argv);
 		strvec_pushv(&argv, (const char *const[]){ "-O", "exit",
@@ -522,8 +926,8 @@ void host_ssh_close(struct host_ssh *s)
 				kill(s->master, SIGTERM);
 			nanosleep(&(struct timespec){ 0, 50000000L }, NULL);
 		}
-		s->master = 0;
 	}
+	s->master = 0;
 	if (s->dir) {
 		char *p = xasprintf("%s/%s", s->dir, MASTER_ERR);
 
@@ -537,5 +941,6 @@ void host_ssh_close(struct host_ssh *s)
 	free(s->socket);
 	free(s->target);
 	free(s->port);
-	s->dir = s->socket = s->target = s->port = NULL;
+	free(s->unreachable);
+	s->dir = s->socket = s->target = s->port = s->unreachable = NULL;
 }

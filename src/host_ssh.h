@@ -13,13 +13,20 @@
  * remote sh that gets their bytes on its standard input (from memory:
  * memfd_create, nothing on the local disk) into a temporary file beside
  * the target, then link(1)s it: atomic, and never over an existing file.
- * Nothing of qvm's is needed on the remote host: sh, coreutils, and what
- * a local host needs (zfs, virsh, virt-install, genisoimage).
+ * An image is streamed into a remote device by one remote python3
+ * process that reads frames (offset, length, bytes: copy_data()'s runs
+ * of data, nothing for holes and zero blocks) on its standard input,
+ * pwrites them, fsyncs and confirms; the bytes sent are counted and said.
+ * A file qemu-img must read there (file_there) goes so into a remote
+ * mktemp file, removed at close (named, when it cannot be).
+ * Nothing of qvm's is needed on the remote host: sh, coreutils, python3
+ * (for images), and what a local host needs (zfs, virsh, virt-install,
+ * genisoimage, qemu-img).
  *
- * Not yet: streaming an image into a remote device (copy_in fails and
- * says so; "qvm -H HOST image" is refused before anything changes), and
- * reconnecting when the connection drops (the undo then reports what
- * could not be removed, by name).
+ * A master that has ended (the connection dropped) is replaced before the
+ * next command, so the rest of the run and its undo still reach the host;
+ * when that fails, every later command fails at once with the reason, and
+ * the undo names what is left there (undo.h).
  *
  * It touches, locally, only its private directory; remotely, only what
  * the steps ask of the host.
@@ -32,6 +39,7 @@
 
 #include "host.h"
 #include "runner.h"
+#include "strvec.h"
 
 struct host_ssh {
 	char *target;		/* [USER@]HOST */
@@ -39,6 +47,8 @@ struct host_ssh {
 	char *dir;		/* the private directory, or NULL */
 	char *socket;		/* DIR/control */
 	pid_t master;		/* the master ssh, or 0 */
+	char *unreachable;	/* why it is lost for good, or NULL */
+	struct strvec temps;	/* temporary files made there */
 	struct runner runner;
 	struct host host;	/* use this once open */
 };
@@ -52,6 +62,10 @@ int host_ssh_parse(const char *spec, char **target, char **port,
 /* Connects: 0, or -1 reported under task ("cannot reach HOST: ssh's
  * reason"), with nothing left behind. */
 int host_ssh_open(struct host_ssh *s, const char *spec, const char *task);
+
+/* The command a person types to run one there, for "-n": ssh [-p PORT]
+ * [USER@]HOST -- (pushed onto via). */
+void host_ssh_shown(const struct host_ssh *s, struct strvec *via);
 
 /* Disconnects and removes the private directory; safe to call twice. */
 void host_ssh_close(struct host_ssh *s);

@@ -213,6 +213,22 @@ static int check_qcow2(struct image_run *m)
 	return rc == 0 || rc == 3 ? 0 : -1;
 }
 
+/* Where qemu-img, run on the host, reads the image: the file itself
+ * here, a temporary copy on another host (host.h). */
+static int stage_qcow2(struct image_run *m)
+{
+	char errbuf[512], *there;
+
+	if (m->h->ops->file_there(m->h->ctx, m->fd, m->path, &there, errbuf,
+				  sizeof(errbuf)) < 0)
+		return msg_error(m->task, "%s", errbuf);
+	free(m->qemu_image);
+	m->qemu_image = qcow2_json(there, m->blockdev &&
+				   strcmp(there, m->path) == 0);
+	free(there);
+	return 0;
+}
+
 static int check_host(struct image_run *m)
 {
 	struct zfs_result zr;
@@ -239,7 +255,7 @@ static int check_host(struct image_run *m)
 	}
 	if (m->info.format != IMG_QCOW2)
 		return 0;
-	return check_qcow2(m);
+	return stage_qcow2(m) < 0 ? -1 : check_qcow2(m);
 }
 
 static int step_create(void *arg)
@@ -712,7 +728,7 @@ static int step_inspect(void *run)
 	if (m->info.format != IMG_QCOW2)
 		return msg_error(m->task, "%s: its copy is no longer a qcow2 "
 				 "image", m->image);
-	if (check_qcow2(m) < 0)
+	if (stage_qcow2(m) < 0 || check_qcow2(m) < 0)
 		return -1;
 	if (m->info.virtual_size > m->volsize)
 		m->volsize = (m->info.virtual_size + MIB - 1) / MIB * MIB;
@@ -832,6 +848,7 @@ int image_import(const struct host *h, const char *image, const char *zvol,
 	m.zvol = zvol;
 	m.dry = !h->ops->sees_changes(h->ctx);
 	m.fd = -1;
+	m.undo.where = h->name;
 	m.task = xasprintf("importing image %s", image);
 	m.snapshot = xasprintf("%s" TAG_AT_BASE, zvol);
 	m.device = device_path(zvol);

@@ -93,8 +93,7 @@ static int cmd_destroy(const struct options *o, int argc, char **argv)
 }
 
 static const struct command commands[] = {
-	{ "image", "", 2, 2, true, "streaming an image into a remote "
-	  "volume is not supported over SSH yet", cmd_image,
+	{ "image", "", 2, 2, true, NULL, cmd_image,
 	  "[--sha256 HEX | --checksums SUMS] SOURCE ZVOL",
 	  "import a cloud image (a path or URL; raw or qcow2, as it is,\n"
 	  "           compressed with xz, gzip, zstd or bzip2, or in a tar)\n"
@@ -142,7 +141,8 @@ static void help(void)
 	       "  -n, --dry-run  check, then print the commands that would "
 	       "change the system\n"
 	       "  -H, --host [USER@]HOST[:PORT]\n"
-	       "                 act on that host over SSH (also QVM_HOST)\n"
+	       "                 act on that host over SSH (also QVM_HOST); with -n,\n"
+	       "                 print the changes as 'ssh [-p PORT] HOST -- COMMAND'\n"
 	       "  -h, --help     show this help\n"
 	       "  -V, --version  show the version\n"
 	       "\nenvironment: QVM_ZVOL_DIR (/dev/zvol), QVM_SEED_DIR "
@@ -294,6 +294,7 @@ int main(int argc, char **argv)
 	struct options o = { .host = &host_local };
 	struct dryrun dr;
 	struct host_ssh ssh;
+	struct strvec via = STRVEC_INIT;
 	const char *remote = getenv("QVM_HOST");
 	const struct command *cmd = NULL;
 	int c, nargs, rc;
@@ -370,15 +371,6 @@ int main(int argc, char **argv)
 			cmd->local_only);
 		return 1;
 	}
-	if (remote && o.dry_run) {
-		fprintf(stderr, "qvm %s: -n with -H is not supported yet\n",
-			cmd->name);
-		return 1;
-	}
-	if (o.dry_run) {
-		dryrun_init(&dr, stdout, &host_local);
-		o.host = &dr.host;
-	}
 	signals_install();
 	if (remote) {
 		char *task = xasprintf("connecting to %s", remote);
@@ -389,8 +381,18 @@ int main(int argc, char **argv)
 			return finish(-1);
 		o.host = &ssh.host;
 	}
+	/* Reads for real (there, with -H), changes printed. */
+	if (o.dry_run) {
+		dryrun_init(&dr, stdout, o.host);
+		if (remote) {
+			host_ssh_shown(&ssh, &via);
+			dr.via = strvec_argv(&via);
+		}
+		o.host = &dr.host;
+	}
 	rc = cmd->run(&o, nargs, argv + optind);
 	if (remote)
 		host_ssh_close(&ssh);
+	strvec_clear(&via);
 	return finish(rc);
 }

@@ -22,6 +22,15 @@ void undo_push(struct undo *u, const char *what, const char *verb,
 	e->fn = fn;
 	e->arg = arg;
 	e->free_arg = free_arg;
+	e->detail = NULL;
+}
+
+void undo_detail(struct undo *u, const char *detail)
+{
+	if (u->n > 0) {
+		free(u->e[u->n - 1].detail);
+		u->e[u->n - 1].detail = xstrdup(detail);
+	}
 }
 
 static void entry_free(struct undo_entry *e)
@@ -30,6 +39,7 @@ static void entry_free(struct undo_entry *e)
 		e->free_arg(e->arg);
 	free(e->what);
 	free(e->verb);
+	free(e->detail);
 }
 
 /* "destroy" -> "destroyed", "remove" -> "removed" */
@@ -44,6 +54,7 @@ static const char *past(const char *verb, char *buf, size_t size)
 
 size_t undo_run(struct undo *u, const char *task)
 {
+	char *left = NULL;
 	size_t failed = 0;
 
 	/* A second Ctrl-C must not cut the rollback short. */
@@ -68,6 +79,19 @@ size_t undo_run(struct undo *u, const char *task)
 				  past(e->verb, done, sizeof(done)),
 				  why ? why : "unknown reason", e->verb);
 			failed++;
+			if (u->where) {
+				char *more = xasprintf("%s%s%s%s%s%s",
+						       left ? left : "",
+						       left ? ", " : "",
+						       e->what,
+						       e->detail ? " (" : "",
+						       e->detail ? e->detail
+								 : "",
+						       e->detail ? ")" : "");
+
+				free(left);
+				left = more;
+			}
 		}
 		free(why);
 		entry_free(e);
@@ -75,6 +99,10 @@ size_t undo_run(struct undo *u, const char *task)
 	free(u->e);
 	u->e = NULL;
 	u->alloc = 0;
+	/* Latest first, as undone: the order to remove them in. */
+	if (left)
+		msg_error(task, "left on %s: %s", u->where, left);
+	free(left);
 	return failed;
 }
 

@@ -6,7 +6,11 @@
  * is reported by name, e.g.
  *   Error creating VM web1: zvol tank/web1 was created but could not be
  *   destroyed: <zfs's reason>; destroy it by hand
- * and the rest still run. On success undo_forget() drops the journal. Only
+ * and the rest still run; on another host (where), a last line sums up
+ * what is left there:
+ *   Error creating VM web1: left on host2: domain web1 (uuid ...), zvol
+ *   tank/web1
+ * On success undo_forget() drops the journal. Only
  * what this run created is ever in the journal, so nothing that existed
  * before the run can be removed by it.
  */
@@ -26,6 +30,7 @@ typedef int (*undo_fn)(void *arg, char **why);
 struct undo_entry {
 	char *what;		/* "zvol tank/web1" */
 	char *verb;		/* "destroy" */
+	char *detail;		/* "uuid ...", or NULL: see undo_detail() */
 	undo_fn fn;
 	void *arg;
 	void (*free_arg)(void *arg);
@@ -35,14 +40,20 @@ struct undo {
 	struct undo_entry *e;
 	size_t n;
 	size_t alloc;
+	const char *where;	/* the host the changes are on, when it is
+				 * another machine's: NULL here */
 };
 
-#define UNDO_INIT { NULL, 0, 0 }
+#define UNDO_INIT { NULL, 0, 0, NULL }
 
 /* what names the thing ("zvol tank/web1"), verb how it is undone
  * ("destroy", "remove"); free_arg (may be NULL) frees arg afterwards. */
 void undo_push(struct undo *u, const char *what, const char *verb,
 	       undo_fn fn, void *arg, void (*free_arg)(void *arg));
+
+/* What names the last change beyond doubt, in the summary of what is
+ * left on another host: "domain web1 (uuid 5f0e...)". */
+void undo_detail(struct undo *u, const char *detail);
 
 /* Runs the journal in reverse and empties it. Prints "Undid: VERB WHAT"
  * lines on stdout ("Nothing to undo: WHY" for a change that never

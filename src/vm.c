@@ -412,6 +412,9 @@ static int step_virt_install(void *run)
 	undo_push(&v->undo, what, "undefine", undo_domain, du,
 		  free_domain_undo);
 	free(what);
+	what = xasprintf("uuid %s", v->uuid);
+	undo_detail(&v->undo, what);
+	free(what);
 	runner_run(v->r, strvec_argv(&argv), RUN_CHANGES, &res);
 	if (res.status != 0) {
 		report_virt_install(v, "virt-install", &res);
@@ -578,6 +581,7 @@ int vm_create(const struct host *h, const char *path, unsigned wait)
 	v.h = h;
 	v.r = h->runner;
 	v.wait = wait;
+	v.undo.where = h->name;
 	if (qvmfile_load(path, &v.qf) < 0)
 		return -1;
 	if (prepare(&v) < 0 || find_console(&v) < 0 ||

@@ -112,6 +112,29 @@ static void failure_is_named_and_the_rest_still_runs(void **state)
 		"not be destroyed: dataset is busy; destroy it by hand\n");
 }
 
+/* On another host, a last line names all that is left there. */
+static void what_is_left_on_a_remote_host_is_summed_up(void **state)
+{
+	struct captured *c = *state;
+	struct undo u = UNDO_INIT;
+
+	u.where = "host2";
+	undo_push(&u, "seed directory /s", "remove", refuse, one, NULL);
+	undo_push(&u, "zvol tank/vm1", "destroy", record, two, NULL);
+	undo_push(&u, "domain vm1", "undefine", refuse, three, NULL);
+	undo_detail(&u, "uuid 0e1f");
+	assert_int_equal(undo_run(&u, "creating VM vm1"), 2);
+	assert_string_equal(order, "321");
+	fflush(c->ferr);
+	assert_string_equal(c->err,
+		"Error creating VM vm1: domain vm1 was created but could not "
+		"be undefined: dataset is busy; undefine it by hand\n"
+		"Error creating VM vm1: seed directory /s was created but "
+		"could not be removed: dataset is busy; remove it by hand\n"
+		"Error creating VM vm1: left on host2: domain vm1 (uuid 0e1f), "
+		"seed directory /s\n");
+}
+
 static void nothing_to_undo_is_not_claimed_undone(void **state)
 {
 	struct captured *c = *state;
@@ -156,6 +179,9 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(runs_in_reverse_order, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(
+			what_is_left_on_a_remote_host_is_summed_up, setup,
+			teardown),
 		cmocka_unit_test_setup_teardown(
 			failure_is_named_and_the_rest_still_runs, setup,
 			teardown),

@@ -551,4 +551,5 @@ EOF2
 } > "$RESULTS.tmp"
 mv "$RESULTS.tmp" "$RESULTS"
 cat "$RESULTS"
+QVM=$QVM QVM_BENCH_CACHE=$CACHE bash tests/bench/ssh.sh | tee -a "$RESULTS"
 echo "bench: written to bench/results.md" >&2

@@ -5,60 +5,22 @@
 # zfs at all, so every ZFS call provably went over SSH.
 . "$(dirname "$0")/lib.sh"
 
-SSHD=$(command -v sshd || echo /usr/sbin/sshd)
-if [ ! -x "$SSHD" ] || ! command -v ssh >/dev/null; then
+. "$(dirname "$0")/sshd.sh"
+
+S=$WORK/ssh
+REMOTE_PATH=$WORK/bin:/usr/sbin:/usr/bin:/sbin:/bin
+if ! sshd_start "$S" "$WORK/local" PATH="$REMOTE_PATH" \
+	ZFS_DOUBLE_DIR="$ZFS_DOUBLE_DIR" QVM_ZVOL_DIR="$QVM_ZVOL_DIR" \
+	PYTHONPATH="$WORK/py"; then
 	echo "not ok - sshd and ssh are needed (make deps: openssh-server)"
 	FAILED=1
 	finish
 	exit 1
 fi
-
-S=$WORK/ssh
-mkdir -p "$S" "$WORK/local"
-ssh-keygen -q -t ed25519 -N '' -f "$S/hostkey"
-ssh-keygen -q -t ed25519 -N '' -f "$S/userkey"
-ssh-keygen -q -t ed25519 -N '' -f "$S/otherkey"
-cp "$S/userkey.pub" "$S/authorized_keys"
-chmod 600 "$S/authorized_keys"
-PORT=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-REMOTE_PATH=$WORK/bin:/usr/sbin:/usr/bin:/sbin:/bin
-cat > "$S/sshd_config" <<EOF
-Port $PORT
-ListenAddress 127.0.0.1
-HostKey $S/hostkey
-AuthorizedKeysFile $S/authorized_keys
-PidFile $S/sshd.pid
-StrictModes no
-UsePAM no
-PasswordAuthentication no
-KbdInteractiveAuthentication no
-PermitRootLogin prohibit-password
-SetEnv PATH=$REMOTE_PATH ZFS_DOUBLE_DIR=$ZFS_DOUBLE_DIR QVM_ZVOL_DIR=$QVM_ZVOL_DIR
-EOF
-write_ssh_config() {
-	cat > "$S/ssh_config" <<EOF
-Host *
-  IdentityFile $S/userkey
-  IdentitiesOnly yes
-  UserKnownHostsFile $S/known_hosts
-  StrictHostKeyChecking yes
-  LogLevel ERROR
-EOF
-	echo "[127.0.0.1]:$PORT $(cat "$1")" > "$S/known_hosts"
-}
-write_ssh_config "$S/hostkey.pub"
-mkdir -p /run/sshd 2>/dev/null
-"$SSHD" -f "$S/sshd_config" -E "$S/sshd.log"
-for _ in $(seq 50); do [ -s "$S/sshd.pid" ] && break; sleep 0.1; done
-SSHD_PID=$(cat "$S/sshd.pid")
 trap 'kill "$SSHD_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+write_ssh_config() { sshd_known_key "$@"; }
 
 # The local side: ssh (with the test's config) and nothing of ZFS.
-cat > "$WORK/local/ssh" <<EOF
-#!/bin/sh
-exec /usr/bin/ssh -F "$S/ssh_config" "\$@"
-EOF
-chmod +x "$WORK/local/ssh"
 LOCAL_PATH=$WORK/local:/usr/bin:/bin
 H=127.0.0.1:$PORT
 
@@ -151,12 +113,247 @@ check "destroy over SSH: the clone is gone" \
 	eval '! zfs list -H -o name tank/web1 2>/dev/null'
 check "destroy over SSH: the seed is gone" [ ! -e "$QVM_SEED_DIR/web1" ]
 
-# --- image over SSH: not yet, and says so before any change ---
+# --- -n over SSH: the reads done there, the changes printed as ssh lines ---
+sed 's/name: web1/name: web4/' "$WORK/web1.yaml" > "$WORK/web4.yaml"
 before=$(state)
-rq -H "$H" image "$WORK/cloud.raw" tank/other
-check "image over SSH: refused" \
-	eval '[ "$RC" -eq 1 ] && contains "$ERR" "not supported over SSH yet"'
-check "image over SSH: nothing changed" [ "$(state)" = "$before" ]
+rq -n -H "$H" vm "$WORK/web4.yaml"
+check "-n -H vm: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "-n -H vm: each change as it would run there" \
+	eval 'printf "%s\n" "$OUT" | grep -q "^ssh -p $PORT 127.0.0.1 -- '\''zfs clone .*tank/debian12@base tank/web4'\''$"'
+check "-n -H vm: nothing changed" [ "$(state)" = "$before" ]
+check "-n -H vm: a script (sh -n), no command of it meant for here" \
+	eval 'printf "%s\n" "$OUT" | sh -n && ! printf "%s\n" "$OUT" | grep -E "^(zfs|mkdir|printf|virt-install|genisoimage|chmod|rm|rmdir|timeout|umask) "'
+# Pasted, the lines do it: the VM is there, as qvm would have made it.
+printf '%s\n' "$OUT" > "$WORK/web4.sh"
+check "-n -H vm: the printed lines, run, make the VM there" \
+	eval 'PATH=$LOCAL_PATH sh -e "$WORK/web4.sh" >/dev/null 2>&1 && zfs list -H -o name tank/web4 >/dev/null && [ -s "$QVM_SEED_DIR/web4/seed.iso" ]'
+check "-n -H vm: the seed ISO made so is 0600" \
+	eval '[ "$(stat -c %a "$QVM_SEED_DIR/web4/seed.iso")" = 600 ]'
+rq -H "$H" destroy web4
+check "-n -H vm: what the lines made, qvm destroy removes ($ERR)" \
+	eval '[ "$RC" -eq 0 ] && [ "$(state)" = "$before" ]'
+# The reads are real: a missing base is found there.
+sed 's/base: tank\/debian12/base: tank\/nope/' "$WORK/web4.yaml" > "$WORK/nope.yaml"
+rq -n -H "$H" vm "$WORK/nope.yaml"
+check "-n -H vm: the checks ran there (missing base)" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "tank/nope"'
+
+# --- the connection dropped mid-run: the undo reconnects, there ---
+# A virt-install on the remote side that takes its time; the test kills
+# the master ssh (found through its control socket) while it runs.
+T=$WORK/t	# qvm's private directory goes here: only this test's
+mkdir -p "$T"
+slow_virt_install() {
+	cat > "$WORK/bin/virt-install" <<EOF
+#!/bin/sh
+case " \$* " in *" --dry-run "*) exit 0 ;; esac
+touch "$WORK/vi-started"
+sleep 4
+EOF
+	chmod +x "$WORK/bin/virt-install"
+}
+# drop_during NAME ARGS...: runs qvm -H HOST ARGS in the background, kills
+# the master once $WORK/NAME-started exists (with KILL_SSHD, the sshd
+# too); leaves RC, OUT, ERR.
+drop_during() {
+	local marker=$WORK/$1-started sock pid
+	shift
+	rm -f "$marker"
+	(TMPDIR=$T PATH=$LOCAL_PATH $QVM_WRAP "$QVM" -H "$H" "$@" >"$WORK/out" \
+		2>"$WORK/err"; echo $? > "$WORK/rc") &
+	for _ in $(seq 100); do [ -e "$marker" ] && break; sleep 0.1; done
+	sock=$(ls "$T"/qvm-ssh-*/control 2>/dev/null | head -n 1)
+	pid=$(ssh -O check -o ControlPath="$sock" x 2>&1 |
+		sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+	[ -n "${KILL_SSHD:-}" ] && kill "$SSHD_PID"
+	[ -n "$pid" ] && kill "$pid"
+	wait
+	RC=$(cat "$WORK/rc")
+	OUT=$(cat "$WORK/out")
+	ERR=$(cat "$WORK/err")
+}
+slow_virt_install
+sed 's/name: web1/name: web3/' "$WORK/web1.yaml" > "$WORK/web3.yaml"
+before=$(state)
+drop_during vi vm "$WORK/web3.yaml"
+check "dropped during virt-install: exit 1 ($ERR)" [ "$RC" -eq 1 ]
+check "dropped during virt-install: says the connection was lost" \
+	contains "$ERR" "ssh: the connection to 127.0.0.1 was lost while 'virt-install' ran"
+check "dropped during virt-install: it connects again for the undo" \
+	contains "$OUT" "The connection to 127.0.0.1 was lost; connecting again"
+check "dropped during virt-install: the clone was destroyed there" \
+	contains "$OUT" "Undid: destroyed zvol tank/web3"
+check "dropped during virt-install: nothing is left on the remote" \
+	[ "$(state)" = "$before" ]
+check "dropped during virt-install: no control socket left" \
+	eval '[ -z "$(ls -A "$T")" ]'
+
+# The connection dropped before the undo: virt-install fails on its own
+# (exit 1) while qvm is stopped; the master is killed before qvm goes on
+# to the undo, which connects again and removes everything there.
+cat > "$WORK/bin/virt-install" <<EOF
+#!/bin/sh
+case " \$* " in *" --dry-run "*) exit 0 ;; esac
+touch "$WORK/fail-started"
+sleep 1
+echo "ERROR    the test's virt-install fails" >&2
+touch "$WORK/fail-ended"
+exit 1
+EOF
+chmod +x "$WORK/bin/virt-install"
+rm -f "$WORK/fail-started" "$WORK/fail-ended"
+before=$(state)
+TMPDIR=$T PATH=$LOCAL_PATH $QVM_WRAP "$QVM" -H "$H" vm "$WORK/web3.yaml" \
+	>"$WORK/out" 2>"$WORK/err" &
+qpid=$!
+for _ in $(seq 100); do [ -e "$WORK/fail-started" ] && break; sleep 0.1; done
+sock=$(ls "$T"/qvm-ssh-*/control 2>/dev/null | head -n 1)
+mpid=$(ssh -O check -o ControlPath="$sock" x 2>&1 |
+	sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+kill -STOP "$qpid"
+for _ in $(seq 100); do [ -e "$WORK/fail-ended" ] && break; sleep 0.1; done
+sleep 0.5	# its status has reached qvm's side (qvm is stopped)
+[ -n "$mpid" ] && kill "$mpid"
+sleep 0.2
+kill -CONT "$qpid"
+wait "$qpid"
+RC=$?
+OUT=$(cat "$WORK/out")
+ERR=$(cat "$WORK/err")
+slow_virt_install
+check "dropped before the undo: virt-install's own failure is reported ($ERR)" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "the test'\''s virt-install fails"'
+check "dropped before the undo: the undo connects again" \
+	contains "$OUT" "The connection to 127.0.0.1 was lost; connecting again"
+check "dropped before the undo: nothing is left on the remote" \
+	eval 'contains "$OUT" "Undid: destroyed zvol tank/web3" && [ "$(state)" = "$before" ]'
+
+# The host cannot be reached again: everything left is named, with where.
+KILL_SSHD=1 drop_during vi vm "$WORK/web3.yaml"
+check "unreachable after the drop: exit 1" [ "$RC" -eq 1 ]
+check "unreachable after the drop: each thing left is named" \
+	eval 'contains "$ERR" "zvol tank/web3 was created but could not be destroyed: zfs failed (the connection to 127.0.0.1 port $PORT was lost and cannot be made again" && contains "$ERR" "seed directory $QVM_SEED_DIR/web3 was created but could not be removed: the connection to 127.0.0.1 port $PORT was lost and cannot be made again"'
+check "unreachable after the drop: what is left, and where" \
+	eval 'printf "%s\n" "$ERR" | grep -Eq "left on 127\.0\.0\.1: domain web3 \(uuid [0-9a-f-]{36}\), zvol tank/web3, seed directory $QVM_SEED_DIR/web3\$"'
+check "unreachable after the drop: it is indeed there" \
+	eval 'zfs list -H -o name tank/web3 >/dev/null && [ -d "$QVM_SEED_DIR/web3" ]'
+zfs destroy tank/web3
+rm -rf "$QVM_SEED_DIR/web3"
+rm -f "$WORK/bin/virt-install"
+sshd_restart
+
+# --- image over SSH: the data streamed into the remote volume ---
+# data only: not the image's size (holes and zero blocks are not sent).
+make_raw "$WORK/img.raw" 64
+nonzero=$(python3 -c '
+import sys
+n = 0
+with open(sys.argv[1], "rb") as f:
+    while True:
+        b = f.read(16384)
+        if not b: break
+        if b.count(0) != len(b): n += len(b)
+print(n)' "$WORK/img.raw")
+rq -H "$H" image "$WORK/img.raw" tank/img
+check "image over SSH: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "image over SSH: says where" \
+	contains "$OUT" "Image tank/img created with snapshot tank/img@base on 127.0.0.1"
+check "image over SSH: the snapshot is there" \
+	eval "zfs list -H -o name tank/img@base >/dev/null"
+check "image over SSH: the remote volume holds the image, byte for byte" \
+	cmp -s "$WORK/img.raw" "$QVM_ZVOL_DIR/tank/img"
+sent=$(printf '%s\n' "$OUT" | sed -n 's/^Sent \([0-9]*\) bytes over SSH: \([0-9]*\) bytes of data, \([0-9]*\) of framing$/\1 \2 \3/p')
+read -r s_all s_data s_frame <<< "${sent:-0 0 0}"
+echo "# image over SSH: $s_all bytes sent for a $((64 * 1048576))-byte image with $nonzero bytes of non-zero 16 KiB blocks ($s_data of data, $s_frame of framing)"
+check "image over SSH: data sent at most 1.1x the image's non-zero data" \
+	eval '[ "$s_data" -gt 0 ] && [ $((s_data * 10)) -le $((nonzero * 11)) ]'
+check "image over SSH: bytes on the wire are data plus a little framing" \
+	eval '[ "$s_data" -gt 0 ] && [ "$s_all" -eq $((s_data + s_frame)) ] && [ "$s_frame" -le 1024 ]'
+rq -H "$H" destroy tank/img
+check "image over SSH: destroy removes it there" \
+	eval '[ "$RC" -eq 0 ] && ! zfs list -H -o name tank/img 2>/dev/null'
+
+# -n -H image: the copy printed as ssh reading the image on its stdin;
+# pasted, the lines import it.
+before=$(state)
+rq -n -H "$H" image "$WORK/img.raw" tank/dry
+check "-n -H image: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "-n -H image: the copy as it would run there" \
+	contains "$OUT" "ssh -p $PORT 127.0.0.1 -- 'dd of=$QVM_ZVOL_DIR/tank/dry bs=16384 iflag=fullblock conv=sparse,notrunc status=none' < $WORK/img.raw"
+check "-n -H image: nothing changed" [ "$(state)" = "$before" ]
+printf '%s\n' "$OUT" > "$WORK/dry.sh"
+check "-n -H image: the printed lines, run, import it there" \
+	eval 'PATH=$LOCAL_PATH sh -e "$WORK/dry.sh" >/dev/null 2>&1 && zfs list -H -o name tank/dry@base >/dev/null && cmp -s "$WORK/img.raw" "$QVM_ZVOL_DIR/tank/dry"'
+zfs destroy -r tank/dry
+
+# --- a qcow2 image over SSH: sent to a temporary file there, converted
+# there by qemu-img (the remote's: a wrapper logs its calls) ---
+cat > "$WORK/bin/qemu-img" <<EOF
+#!/bin/sh
+echo "\$*" >> "$WORK/qemu-img.log"
+exec /usr/bin/qemu-img "\$@"
+EOF
+chmod +x "$WORK/bin/qemu-img"
+qemu-img convert -f raw -O qcow2 "$WORK/img.raw" "$WORK/img.qcow2"
+rq -H "$H" image "$WORK/img.qcow2" tank/q
+check "qcow2 over SSH: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "qcow2 over SSH: the remote volume holds the image's data, byte for byte" \
+	cmp -s "$WORK/img.raw" "$QVM_ZVOL_DIR/tank/q"
+tmpq=$(sed -n 's/.*"filename":"\([^"]*\)".*/\1/p' "$WORK/qemu-img.log" | head -n 1)
+check "qcow2 over SSH: qemu-img checked and converted it there, from a temporary copy" \
+	eval 'grep -q "^check json:" "$WORK/qemu-img.log" && grep -q "^convert -n --target-is-zero json:" "$WORK/qemu-img.log" && contains "$tmpq" "/qvm-image."'
+check "qcow2 over SSH: the temporary copy is removed" [ ! -e "$tmpq" ]
+rm -f "$WORK/bin/qemu-img"
+rq -H "$H" destroy tank/q
+
+# -n -H with a qcow2 image: the copy there is printed as a line of the
+# script (the checks read it there for real); nothing else on stdout.
+before=$(state)
+rq -n -H "$H" image "$WORK/img.qcow2" tank/dryq
+check "-n -H qcow2: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "-n -H qcow2: its copy there, a line of the script (sh -n)" \
+	eval 'printf "%s\n" "$OUT" | grep -q "^ssh -p $PORT 127.0.0.1 -- '\''umask 077 && cat > .*/qvm-image\.[A-Za-z0-9]*'\'' < $WORK/img.qcow2$" && printf "%s\n" "$OUT" | sh -n && ! printf "%s\n" "$OUT" | grep -E "^(Sending|Sent|Copying)"'
+check "-n -H qcow2: nothing changed" [ "$(state)" = "$before" ]
+
+# The remote volume is too small for what comes: the writer's reason
+# (ENOSPC) comes back, and the volume is destroyed there.
+before=$(state)
+# The remote side's python3 may come first in its shell's own PATH: the
+# faults are injected when python starts (sitecustomize), into qvm's
+# writer only (the one that pwrites), as $WORK/py/fault says.
+mkdir -p "$WORK/py"
+cat > "$WORK/py/sitecustomize.py" <<EOF
+import os, resource, sys, time
+a = getattr(sys, "orig_argv", [])
+f = "$WORK/py/fault"
+if len(a) > 2 and a[1] == "-c" and "pwrite" in a[2] and os.path.exists(f):
+    fault = open(f).read().strip()
+    if fault == "efbig":
+        # Files of 1 MiB at most: a write beyond fails with EFBIG.
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+    elif fault == "slow":
+        open("$WORK/copy-started", "w").close()
+        time.sleep(3)
+EOF
+echo efbig > "$WORK/py/fault"
+rq -H "$H" image "$WORK/img.raw" tank/img
+rm "$WORK/py/fault"
+check "image over SSH, a write fails there: exit 1" [ "$RC" -eq 1 ]
+check "image over SSH, a write fails there: its reason comes back" \
+	contains "$ERR" "on 127.0.0.1: writing $QVM_ZVOL_DIR/tank/img at byte 33554432: File too large"
+check "image over SSH, a write fails there: undone there" \
+	eval 'contains "$OUT" "Undid: destroyed zvol tank/img" && [ "$(state)" = "$before" ]'
+
+# The connection dropped during the copy: the undo reconnects.
+echo slow > "$WORK/py/fault"
+drop_during copy image "$WORK/img.raw" tank/img
+rm "$WORK/py/fault"
+check "dropped during the copy: exit 1, says so ($ERR)" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "the connection to 127.0.0.1 was lost"'
+check "dropped during the copy: the undo connects again" \
+	contains "$OUT" "The connection to 127.0.0.1 was lost; connecting again"
+check "dropped during the copy: nothing is left on the remote" \
+	eval 'contains "$OUT" "Undid: destroyed zvol tank/img" && [ "$(state)" = "$before" ]'
 
 # --- check stays local ---
 rq -H "$H" check "$WORK/web1.yaml"
