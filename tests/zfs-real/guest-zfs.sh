@@ -33,7 +33,8 @@ zfs_build() {
 	*) die "zfsutils-linux $got installed, wanted $version" ;;
 	esac
 	chroot_apt "$rootfs" install --no-install-recommends \
-		libyaml-0-2 genisoimage virtinst libvirt-clients qemu-utils python3
+		libyaml-0-2 genisoimage virtinst libvirt-clients qemu-utils python3 \
+		xz-utils curl
 	# The build tree is not needed to run; keep the image small.
 	rm -rf "$rootfs"/var/lib/dkms/zfs/*/build "$rootfs"/var/cache/apt/archives/*.deb
 	rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin
