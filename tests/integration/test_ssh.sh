@@ -306,6 +306,53 @@ check "qcow2 over SSH: the temporary copy is removed" [ ! -e "$tmpq" ]
 rm -f "$WORK/bin/qemu-img"
 rq -H "$H" destroy tank/q
 
+# --- images as published, over SSH (issue 15 with issue 13): the source is
+# read, downloaded and decompressed here; only the image's data goes there ---
+xz -T1 -c "$WORK/img.raw" > "$WORK/img.raw.xz"
+rq -H "$H" image "$WORK/img.raw.xz" tank/sx
+check "raw.xz over SSH: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "raw.xz over SSH: the remote volume holds the image, byte for byte" \
+	eval 'cmp -s "$WORK/img.raw" "$QVM_ZVOL_DIR/tank/sx" && [ "$(zfs get -Hp -o value volsize tank/sx)" = $((64 * 1048576)) ]'
+check "raw.xz over SSH: the snapshot is there" \
+	eval "zfs list -H -o name tank/sx@base >/dev/null"
+sent=$(printf '%s\n' "$OUT" | sed -n 's/^Sent \([0-9]*\) bytes over SSH: \([0-9]*\) bytes of data, \([0-9]*\) of framing$/\2/p')
+check "raw.xz over SSH: data sent at most 1.1x the image's non-zero data" \
+	eval '[ "${sent:-0}" -gt 0 ] && [ $((sent * 10)) -le $((nonzero * 11)) ]'
+rq -H "$H" destroy tank/sx
+
+good=$(sha256sum < "$WORK/img.raw.xz" | cut -d' ' -f1)
+rq -H "$H" image --sha256 "$good" "file://$WORK/img.raw.xz" tank/su
+check "file:// URL with --sha256 over SSH: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "file:// URL with --sha256 over SSH: byte for byte there" \
+	cmp -s "$WORK/img.raw" "$QVM_ZVOL_DIR/tank/su"
+rq -H "$H" destroy tank/su
+before=$(state)
+rq -H "$H" image --sha256 "$(printf '%064d' 0)" "file://$WORK/img.raw.xz" tank/su
+check "file:// URL, wrong --sha256, over SSH: refused, undone there" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "checksum mismatch" && [ "$(state)" = "$before" ]'
+
+gzip -c "$WORK/img.qcow2" > "$WORK/img.qcow2.gz"
+cache=$WORK/cache
+mkdir -p "$cache"
+cat > "$WORK/bin/qemu-img" <<EOF
+#!/bin/sh
+echo "\$*" >> "$WORK/qemu-img-z.log"
+exec /usr/bin/qemu-img "\$@"
+EOF
+chmod +x "$WORK/bin/qemu-img"
+QVM_CACHE_DIR=$cache rq -H "$H" image "$WORK/img.qcow2.gz" tank/qz
+rm -f "$WORK/bin/qemu-img"
+check "qcow2.gz over SSH: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+# The copy in the local cache is sent there: qemu-img never reads a path
+# of this machine's cache.
+check "qcow2.gz over SSH: qemu-img there read a copy there, not the local cache" \
+	eval 'grep -q "^convert -n --target-is-zero json:.*/qvm-image\." "$WORK/qemu-img-z.log" && ! grep -q "$cache" "$WORK/qemu-img-z.log"'
+check "qcow2.gz over SSH: the remote volume holds the image's data, byte for byte" \
+	cmp -s "$WORK/img.raw" "$QVM_ZVOL_DIR/tank/qz"
+check "qcow2.gz over SSH: no copy left in the local cache" \
+	eval '[ -z "$(ls -A "$cache")" ]'
+rq -H "$H" destroy tank/qz
+
 # -n -H with a qcow2 image: the copy there is printed as a line of the
 # script (the checks read it there for real); nothing else on stdout.
 before=$(state)
