@@ -346,7 +346,8 @@ for vm in web1 web2; do
 	check "destroy $vm: the device is gone" eval 'settle; [ ! -e $Z/tank/$vm ]'
 	check "destroy $vm: the seed is gone" [ ! -e "$QVM_SEED_DIR/$vm" ]
 done
-for img in tank/debian12 tank/fromqcow tank/odd small/base; do
+for img in tank/debian12 tank/fromqcow tank/odd tank/s-odd-raw-xz \
+	tank/s-odd-tar-xz tank/goodsum small/base; do
 	run_qvm destroy $img
 	check "destroy image $img: exit 0" [ "$RC" -eq 0 ]
 	[ "$RC" -eq 0 ] || show
