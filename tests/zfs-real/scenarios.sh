@@ -173,6 +173,12 @@ z zfs create -V 67108864 -o volblocksize=16K -o refreservation=none -o qvm:role=
 z zfs create -V 67108864 -o volblocksize=16K -o refreservation=none -o qvm:role=image tank/nope/debian12
 z zfs create -V 67108864 -o volblocksize=16K -o refreservation=none -o qvm:role=image nopool/debian12
 z zfs create -V 67108864 -o volblocksize=16K -o refreservation=none tank/img/debian12/x
+# A stream's volume: thin and large until the stream's end, then its size.
+z zfs create -V 1099511627776 -o volblocksize=16K -o refreservation=none -o qvm:role=image tank/img/stream
+z zfs set volsize=2097152 tank/img/stream
+z zfs get -Hp -o value volsize,refreservation tank/img/stream
+z zfs set volsize=2097153 tank/img/stream
+z zfs destroy -r tank/img/stream
 z zfs snapshot tank/img/debian12@base
 z zfs snapshot tank/img/debian12@base
 z zfs list -H -p -o name tank/img/debian12@base
