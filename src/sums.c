@@ -144,19 +144,28 @@ static const struct alg_name bsd_algs[] = {
 	{ "BLAKE2b", -1 },	    { "SM3", -1 },
 };
 
-/* Checks a digest of a known kind; LINE_BAD with a reason if it is not. */
-static void check_digest(struct line *l)
+/* Whether every character of the digest is a hex digit; if not, the line
+ * is LINE_BAD with the position. */
+static bool digest_is_hex(struct line *l)
 {
-	size_t want = digits[l->kind];
-
 	for (size_t i = 0; i < l->hex.n; i++)
 		if (!is_hex(l->hex.s[i])) {
 			l->type = LINE_BAD;
 			snprintf(l->why, sizeof(l->why),
 				 "the digest is not hexadecimal (character %zu)",
 				 i + 1);
-			return;
+			return false;
 		}
+	return true;
+}
+
+/* Checks a digest of a known kind; LINE_BAD with a reason if it is not. */
+static void check_digest(struct line *l)
+{
+	size_t want = digits[l->kind];
+
+	if (!digest_is_hex(l))
+		return;
 	if (l->hex.n != want) {
 		l->type = LINE_BAD;
 		snprintf(l->why, sizeof(l->why),
@@ -233,14 +242,8 @@ static void parse_gnu(struct span s, struct line *l)
 	if (t >= s.n)
 		return;
 	l->name = (struct span){ s.s + t, s.n - t };
-	for (size_t i = 0; i < l->hex.n; i++)
-		if (!is_hex(l->hex.s[i])) {
-			l->type = LINE_BAD;
-			snprintf(l->why, sizeof(l->why),
-				 "the digest is not hexadecimal (character %zu)",
-				 i + 1);
-			return;
-		}
+	if (!digest_is_hex(l))
+		return;
 	switch (l->hex.n) {
 	case 64:
 		l->kind = SUMS_SHA256;
