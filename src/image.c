@@ -333,6 +333,19 @@ static void space_note(const struct image_run *m, char *buf, size_t size)
 	free(avail);
 }
 
+/* The copy into the volume failed with err and reason: says so, with what
+ * ZFS says of its space when the failure may owe to it. */
+static int copy_failed(const struct image_run *m, int err,
+		       const char *reason)
+{
+	char note[256] = "";
+
+	if (err == EIO || err == ENOSPC || err == EDQUOT)
+		space_note(m, note, sizeof(note));
+	return msg_error(m->task, "copying %s to %s: %s%s", m->image,
+			 m->device, reason, note);
+}
+
 static int copy_raw(struct image_run *m)
 {
 	struct copy_stats stats;
@@ -342,15 +355,8 @@ static int copy_raw(struct image_run *m)
 	rc = m->h->ops->copy_in(m->h->ctx, m->fd, m->image, m->device,
 				m->info.virtual_size, &stats, errbuf,
 				sizeof(errbuf));
-	if (rc < 0) {
-		char note[256] = "";
-		int err = errno;
-
-		if (err == EIO || err == ENOSPC || err == EDQUOT)
-			space_note(m, note, sizeof(note));
-		return msg_error(m->task, "copying %s to %s: %s%s", m->image,
-				 m->device, errbuf, note);
-	}
+	if (rc < 0)
+		return copy_failed(m, errno, errbuf);
 	return 0;
 }
 
@@ -770,15 +776,12 @@ static int step_stream(void *run)
 				COPY_SIZE_STREAM, &stats, errbuf,
 				sizeof(errbuf));
 	if (rc < 0) {
-		char note[256] = "", ignored[129], why[16];
+		char ignored[129], why[16];
 		int err = errno;
 
 		source_stream_stop(&st);
 		source_stream_finish(&m->src, &st, ignored, why, sizeof(why));
-		if (err == EIO || err == ENOSPC || err == EDQUOT)
-			space_note(m, note, sizeof(note));
-		return msg_error(m->task, "copying %s to %s: %s%s", m->image,
-				 m->device, errbuf, note);
+		return copy_failed(m, err, errbuf);
 	}
 	if (end_stream(m, &st) < 0)
 		return -1;
