@@ -287,59 +287,82 @@ static void child(const char *path, char *const *argv, char *const *env,
 	_exit(127);
 }
 
-int runner_real_run(void *ctx, const char *const *argv,
-		    enum run_effect effect, struct run_result *res)
+/*
+ * Runs argv (found on PATH) with stdin in (-1: /dev/null), stdout out and
+ * stderr err, in process group pgid (0: a group of its own), in the C
+ * locale: 0 with *pid once it has exec'd, or -1 with errno (not found,
+ * fork or exec failed; a child that could not exec is reaped).
+ */
+static int start_child(const char *const *argv, int in, int out, int err,
+		       pid_t pgid, pid_t *pidp)
 {
-	int out[2] = { -1, -1 }, err[2] = { -1, -1 }, report[2] = { -1, -1 };
-	struct capture cap[2];
 	char *const *child_argv;
-	char **env = NULL;
+	int report[2];
+	char **env;
 	char *path;
 	ssize_t got;
 	pid_t pid;
-	int e = 0;
+	int e;
 
 	path = locate(argv[0]);
 	if (!path)
-		return spawn_failed(argv[0], errno, res);
-	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0 ||
-	    pipe2(report, O_CLOEXEC) < 0) {
+		return -1;
+	if (pipe2(report, O_CLOEXEC) < 0) {
 		e = errno;
-		goto fail;
+		free(path);
+		errno = e;
+		return -1;
 	}
 	/* execve's prototype predates const; it does not write argv. */
 	memcpy(&child_argv, &argv, sizeof(child_argv));
 	env = child_environ();
 	pid = fork();
-	if (pid < 0) {
-		e = errno;
-		goto fail;
-	}
 	if (pid == 0)
-		child(path, child_argv, env,
-		      ctx ? ((const struct runner_stdin *)ctx)->fd : -1,
-		      out[1], err[1], report[1], 0);
-	setpgid(pid, pid);	/* either side may win the race */
+		child(path, child_argv, env, in, out, err, report[1], pgid);
+	e = errno;
 	free(path);
 	free(env);
-	path = NULL;
-	env = NULL;
-	close(out[1]);
-	close(err[1]);
 	close(report[1]);
-	out[1] = err[1] = report[1] = -1;
-
+	if (pid < 0) {
+		close(report[0]);
+		errno = e;
+		return -1;
+	}
+	setpgid(pid, pgid ? pgid : pid);	/* either side may win */
 	/* EOF: exec succeeded (the pipe closed on exec). An int: it failed. */
 	do
 		got = read(report[0], &e, sizeof(e));
 	while (got < 0 && errno == EINTR);
 	close(report[0]);
-	report[0] = -1;
 	if (got == (ssize_t)sizeof(e)) {
 		wait_child(pid, false);
+		errno = e;
+		return -1;
+	}
+	*pidp = pid;
+	return 0;
+}
+
+int runner_real_run(void *ctx, const char *const *argv,
+		    enum run_effect effect, struct run_result *res)
+{
+	int out[2] = { -1, -1 }, err[2] = { -1, -1 };
+	struct capture cap[2];
+	pid_t pid;
+	int e = 0;
+
+	if (pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0) {
+		e = errno;
 		goto fail;
 	}
-	e = 0;
+	if (start_child(argv, ctx ? ((const struct runner_stdin *)ctx)->fd
+				  : -1, out[1], err[1], 0, &pid) < 0) {
+		e = errno;
+		goto fail;
+	}
+	close(out[1]);
+	close(err[1]);
+	out[1] = err[1] = -1;
 
 	memset(cap, 0, sizeof(cap));
 	cap[0].fd = out[0];
@@ -368,11 +391,7 @@ fail:
 			close(out[i]);
 		if (err[i] >= 0)
 			close(err[i]);
-		if (report[i] >= 0)
-			close(report[i]);
 	}
-	free(path);
-	free(env);
 	return spawn_failed(argv[0], e, res);
 }
 
@@ -443,52 +462,10 @@ static int memfile(const char *name)
 static int start_one(const char *const *argv, int in, int out, int err,
 		     struct run_pipeline *p, size_t i)
 {
-	char *const *child_argv;
-	int report[2];
-	char **env;
-	char *path;
-	ssize_t got;
-	pid_t pid;
-	int e = 0;
-
-	path = locate(argv[0]);
-	if (!path)
+	if (start_child(argv, in, out, err, p->pgid, &p->pid[i]) < 0)
 		return -1;
-	if (pipe2(report, O_CLOEXEC) < 0) {
-		e = errno;
-		free(path);
-		errno = e;
-		return -1;
-	}
-	memcpy(&child_argv, &argv, sizeof(child_argv));
-	env = child_environ();
-	pid = fork();
-	if (pid == 0)
-		child(path, child_argv, env, in, out, err, report[1],
-		      p->pgid);
-	e = errno;
-	free(path);
-	free(env);
-	close(report[1]);
-	if (pid < 0) {
-		close(report[0]);
-		errno = e;
-		return -1;
-	}
-	setpgid(pid, p->pgid ? p->pgid : pid);
 	if (!p->pgid)
-		p->pgid = pid;
-	p->pid[i] = pid;
-	do
-		got = read(report[0], &e, sizeof(e));
-	while (got < 0 && errno == EINTR);
-	close(report[0]);
-	if (got == (ssize_t)sizeof(e)) {
-		wait_child(pid, false);
-		p->pid[i] = 0;
-		errno = e;
-		return -1;
-	}
+		p->pgid = p->pid[i];
 	return 0;
 }
 
