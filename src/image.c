@@ -628,6 +628,27 @@ static int print_pipeline(struct image_run *m, const char *sink)
 	return rc == 0 ? 0 : -1;
 }
 
+/* How much of a local source has been read: its decompressor reads it
+ * through the same open file, whose offset says how far it got. */
+static uint64_t file_read_so_far(void *ctx)
+{
+	const struct image_run *m = ctx;
+	off_t at = lseek(m->fd, 0, SEEK_CUR);
+
+	return at < 0 ? 0 : (uint64_t)at;
+}
+
+/* A stream's progress follows the source as published where its size is
+ * known (a local file), for the share done and the time left. */
+static void follow_source(struct image_run *m)
+{
+	struct stat st;
+
+	if (!m->src.url && m->fd >= 0 && fstat(m->fd, &st) == 0 &&
+	    S_ISREG(st.st_mode))
+		progress_follow(file_read_so_far, m, (uint64_t)st.st_size);
+}
+
 /* Ends a stream: 0 once every program exited 0 and the checksum matched. */
 static int end_stream(struct image_run *m, struct source_stream *st)
 {
@@ -686,8 +707,10 @@ static int step_fetch(void *run)
 		close(fd);
 		return msg_error(m->task, "%s", errbuf);
 	}
+	follow_source(m);
 	progress_begin(&p, msg_out(), m->src.url ? "Downloading"
 						 : "Decompressing");
+	progress_follow(NULL, NULL, 0);
 	rc = copy_sparse(st.out, fd, COPY_SIZE_STREAM, &stats,
 			 progress_update, &p, errbuf, sizeof(errbuf));
 	if (rc == 0) {
@@ -772,9 +795,11 @@ static int step_stream(void *run)
 				m->expect->program : NULL, &st, errbuf,
 				sizeof(errbuf)) < 0)
 		return msg_error(m->task, "%s", errbuf);
+	follow_source(m);
 	rc = m->h->ops->copy_in(m->h->ctx, st.out, m->image, m->device,
 				COPY_SIZE_STREAM, &stats, errbuf,
 				sizeof(errbuf));
+	progress_follow(NULL, NULL, 0);
 	if (rc < 0) {
 		char ignored[129], why[16];
 		int err = errno;
