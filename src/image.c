@@ -32,6 +32,7 @@
 
 struct image_run {
 	const struct host *h;
+	const struct host *here;	/* this machine: the cache is here */
 	const struct runner *r;	/* h->runner */
 	const char *image;	/* SOURCE, as given */
 	const char *path;	/* the file read: the image or its cache copy */
@@ -79,6 +80,8 @@ static const char *file_type(mode_t mode)
 		return "a FIFO (named pipe)";
 	if (S_ISSOCK(mode))
 		return "a socket";
+	if (S_ISLNK(mode))
+		return "a symbolic link";
 	return "not a regular file";
 }
 
@@ -497,35 +500,55 @@ static const char *cache_dir(void)
 
 static int remove_cache(void *arg, char **why)
 {
-	(void)why;
-	if (unlink(arg) < 0 && errno == ENOENT)
+	if (unlink(arg) == 0)
+		return 0;
+	if (errno == ENOENT)
 		return UNDO_NOTHING;
-	return 0;
+	*why = xstrdup(strerror(errno));
+	return -1;
 }
 
-/* The directory (made 0700 if missing) and its free space: a qcow2 file
- * holds at most its virtual size of data (plus its tables), which is what
- * must fit. */
+/*
+ * The cache is on this machine, whichever host gets the volume: the
+ * directory (made 0700 if missing) must be a directory of qvm's user that
+ * no one else can write to (a file put there by another must not become
+ * the image), and have room: a qcow2 file holds at most its virtual size
+ * of data (plus its tables), which is what must fit.
+ */
 static int check_cache(struct image_run *m)
 {
 	const char *dir = cache_dir();
 	struct statvfs sv;
+	struct stat st;
 	uint64_t have, need = m->src.disk.virtual_size;
-	int rc = m->h->ops->exists(m->h->ctx, dir);
+	int rc = m->here->ops->exists(m->here->ctx, dir);
 
 	if (rc < 0)
 		return msg_error(m->task, "cannot look at the cache directory "
 				 "%s: %s", dir, strerror(errno));
-	if (rc == 0 && m->h->ops->make_dir(m->h->ctx, dir, 0700) < 0 &&
+	if (rc == 0 && m->here->ops->make_dir(m->here->ctx, dir, 0700) < 0 &&
 	    errno != EEXIST)
 		return msg_error(m->task, "cannot make the cache directory %s "
 				 "(QVM_CACHE_DIR): %s", dir, strerror(errno));
-	if (statvfs(dir, &sv) < 0) {
+	if (lstat(dir, &st) < 0) {
 		if (m->dry && errno == ENOENT)
 			return 0;
 		return msg_error(m->task, "cannot look at the cache directory "
 				 "%s: %s", dir, strerror(errno));
 	}
+	if (!S_ISDIR(st.st_mode))
+		return msg_error(m->task, "the cache directory %s "
+				 "(QVM_CACHE_DIR) is %s, not a directory", dir,
+				 file_type(st.st_mode));
+	if (st.st_uid != geteuid() || (st.st_mode & 022))
+		return msg_error(m->task, "the cache directory %s "
+				 "(QVM_CACHE_DIR) %s: others could put files "
+				 "there", dir, st.st_uid != geteuid() ?
+				 "belongs to another user" :
+				 "is writable by its group or by others");
+	if (statvfs(dir, &sv) < 0)
+		return msg_error(m->task, "cannot look at the cache directory "
+				 "%s: %s", dir, strerror(errno));
 	have = (uint64_t)sv.f_bavail * sv.f_frsize;
 	if (have < need)
 		return msg_error(m->task, "not enough space in %s: need %llu "
@@ -848,7 +871,8 @@ static int step_resize(void *run)
 	return 0;
 }
 
-int image_import(const struct host *h, const char *image, const char *zvol,
+int image_import(const struct host *h, const struct host *here,
+		 const char *image, const char *zvol,
 		 const struct image_sums *sums)
 {
 	static const step_fn plain_steps[] = { step_create, step_device,
@@ -870,6 +894,7 @@ int image_import(const struct host *h, const char *image, const char *zvol,
 
 	memset(&m, 0, sizeof(m));
 	m.h = h;
+	m.here = here;
 	m.r = h->runner;
 	m.image = image;
 	m.path = image;
@@ -932,8 +957,8 @@ int image_import(const struct host *h, const char *image, const char *zvol,
 	/* The copy in the cache served its purpose (on failure, the undo
 	 * removed it). */
 	if (m.cache)
-		h->ops->remove_files(h->ctx, (const char *const[]){ m.cache,
-								   NULL });
+		here->ops->remove_files(here->ctx, (const char *const[]){
+			m.cache, NULL });
 	rc = 0;
 	s = xasprintf("Image %s created with snapshot %s", zvol, m.snapshot);
 	h->ops->end(h->ctx, s);

@@ -73,7 +73,11 @@ struct image_sums {
 	const char *list;
 };
 
-int image_import(const struct host *h, const char *image, const char *zvol,
+/* Imports image into the new volume zvol on h. here is this machine,
+ * where a qcow2 that must be copied first is cached (QVM_CACHE_DIR):
+ * host_local, or a dry run of it. */
+int image_import(const struct host *h, const struct host *here,
+		 const char *image, const char *zvol,
 		 const struct image_sums *sums);
 
 #endif

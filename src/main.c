@@ -36,6 +36,7 @@
 struct options {
 	bool dry_run;
 	const struct host *host;
+	const struct host *here;	/* this machine (host unless -H) */
 	bool scripted;		/* list -H */
 	const char *connect;	/* destroy -c URI */
 	bool wait;		/* vm -w */
@@ -57,7 +58,7 @@ struct command {
 static int cmd_image(const struct options *o, int argc, char **argv)
 {
 	(void)argc;
-	return image_import(o->host, argv[0], argv[1], &o->sums);
+	return image_import(o->host, o->here, argv[0], argv[1], &o->sums);
 }
 
 static int cmd_vm(const struct options *o, int argc, char **argv)
@@ -291,8 +292,8 @@ int main(int argc, char **argv)
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct options o = { .host = &host_local };
-	struct dryrun dr;
+	struct options o = { .host = &host_local, .here = &host_local };
+	struct dryrun dr, dr_here;
 	struct host_ssh ssh;
 	struct strvec via = STRVEC_INIT;
 	const char *remote = getenv("QVM_HOST");
@@ -384,11 +385,13 @@ int main(int argc, char **argv)
 	/* Reads for real (there, with -H), changes printed. */
 	if (o.dry_run) {
 		dryrun_init(&dr, stdout, o.host);
+		dryrun_init(&dr_here, stdout, &host_local);
 		if (remote) {
 			host_ssh_shown(&ssh, &via);
 			dr.via = strvec_argv(&via);
 		}
 		o.host = &dr.host;
+		o.here = &dr_here.host;
 	}
 	rc = cmd->run(&o, nargs, argv + optind);
 	if (remote)

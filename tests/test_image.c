@@ -136,7 +136,7 @@ static void stream_is_sized_exactly_before_the_snapshot(void **state)
 	expect_run_hook(ARGV("zfs", "set", "volsize=2097152", "tank/img"), "",
 			"", 0, volsize_set, NULL);
 	expect_run(ARGV("zfs", "snapshot", "tank/img@base"), "", "", 0);
-	assert_int_equal(image_import(&mock_host, F->xz, "tank/img", NULL), 0);
+	assert_int_equal(image_import(&mock_host, &mock_host, F->xz, "tank/img", NULL), 0);
 	mock_runner_verify();
 	fflush(F->ferr);
 	assert_string_equal(F->err, "");
@@ -163,7 +163,7 @@ static void failed_resize_undoes_the_volume(void **state)
 	expect_run(ARGV("zfs", "set", "volsize=2097152", "tank/img"), "",
 		   "cannot set property for 'tank/img': out of space\n", 1);
 	expect_run(ARGV("zfs", "destroy", "-r", "tank/img"), "", "", 0);
-	assert_int_equal(image_import(&mock_host, F->xz, "tank/img", NULL),
+	assert_int_equal(image_import(&mock_host, &mock_host, F->xz, "tank/img", NULL),
 			 -1);
 	mock_runner_verify();
 	fflush(F->ferr);
@@ -191,7 +191,7 @@ static void local_checksum_mismatch_changes_nothing(void **state)
 	assert_non_null(fgets(got, sizeof(got), f));
 	pclose(f);
 	free(cmd);
-	assert_int_equal(image_import(&mock_host, F->xz, "tank/img", &sums),
+	assert_int_equal(image_import(&mock_host, &mock_host, F->xz, "tank/img", &sums),
 			 -1);
 	assert_int_equal(mock_runner_calls(), 0);
 	fflush(F->ferr);
@@ -224,7 +224,7 @@ static void local_checksum_match_imports_the_whole_file(void **state)
 	expect_run_hook(ARGV("zfs", "set", "volsize=2097152", "tank/img"), "",
 			"", 0, volsize_set, NULL);
 	expect_run(ARGV("zfs", "snapshot", "tank/img@base"), "", "", 0);
-	assert_int_equal(image_import(&mock_host, F->xz, "tank/img", &sums), 0);
+	assert_int_equal(image_import(&mock_host, &mock_host, F->xz, "tank/img", &sums), 0);
 	mock_runner_verify();
 	cmd = xasprintf("cmp -s -n 1500000 '%s' '%s'", F->raw, F->device);
 	assert_int_equal(system(cmd), 0);
@@ -240,7 +240,7 @@ static void dry_run_prints_the_pipeline_and_reads_no_body(void **state)
 	(void)state;
 	dryrun_init(&dr, F->fout, &mock_host);
 	expect_absent();
-	assert_int_equal(image_import(&dr.host, F->xz, "tank/img", NULL), 0);
+	assert_int_equal(image_import(&dr.host, &dr.host, F->xz, "tank/img", NULL), 0);
 	mock_runner_verify();
 	fflush(F->fout);
 	assert_non_null(strstr(F->out, "\nzfs create -V 1099511627776 -o "

@@ -229,7 +229,7 @@ else
 	before=$(state)
 	mkdir -p "$CACHE"
 	unshare -m bash -c '
-		mount -t tmpfs -o size=1m qvm-test-cache "$QVM_CACHE_DIR" ||
+		mount -t tmpfs -o size=1m,mode=0700 qvm-test-cache "$QVM_CACHE_DIR" ||
 			exit 99
 		$4 "$3" image "$1" tank/nospace >"$2/out" 2>"$2/err"
 		echo $? > "$2/rc"

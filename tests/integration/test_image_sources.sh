@@ -107,6 +107,29 @@ mkdir -p "$QVM_CACHE_DIR"
 QVM_CACHE_DIR=/proc fails "no room in the cache" \
 	"not enough space in /proc: need 20971520 bytes" \
 	image "$D/disk.qcow2.xz" tank/nospace
+# The cache must be qvm's user's alone: a file another put there must not
+# become the image.
+mkdir -p "$WORK/opencache" && chmod 1777 "$WORK/opencache"
+QVM_CACHE_DIR=$WORK/opencache fails "a cache others can write to" \
+	"the cache directory $WORK/opencache (QVM_CACHE_DIR) is writable by its group or by others" \
+	image "$D/disk.qcow2.xz" tank/opencache
+check "a cache others can write to: nothing written there" \
+	eval '[ -z "$(ls -A "$WORK/opencache")" ]'
+ln -s "$CACHE" "$WORK/linkcache"
+QVM_CACHE_DIR=$WORK/linkcache fails "a cache that is a symbolic link" \
+	"the cache directory $WORK/linkcache (QVM_CACHE_DIR) is a symbolic link, not a directory" \
+	image "$D/disk.qcow2.xz" tank/linkcache
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1; then
+	mkdir -p "$WORK/theircache" && chown nobody "$WORK/theircache" &&
+		chmod 0700 "$WORK/theircache"
+	QVM_CACHE_DIR=$WORK/theircache fails "a cache of another user" \
+		"the cache directory $WORK/theircache (QVM_CACHE_DIR) belongs to another user" \
+		image "$D/disk.qcow2.xz" tank/theircache
+fi
+QVM_CACHE_DIR=$WORK/newcache imports "$D/disk.qcow2.gz" "$D/disk.raw" \
+	"a missing cache directory"
+check "a missing cache directory: made, mode 0700" \
+	[ "$(stat -c %a "$WORK/newcache")" = 700 ]
 
 # --- checksums: over the file as published, before the snapshot ----------
 (cd "$D" && sha256sum disk.raw.xz disk.qcow2.xz > SHA256SUMS &&

@@ -332,17 +332,29 @@ check "file:// URL, wrong --sha256, over SSH: refused, undone there" \
 	eval '[ "$RC" -eq 1 ] && contains "$ERR" "checksum mismatch" && [ "$(state)" = "$before" ]'
 
 gzip -c "$WORK/img.qcow2" > "$WORK/img.qcow2.gz"
+# The cache is this machine's: it does not exist yet, and what the remote
+# runs (mkdir, rm logged there) never names it.
 cache=$WORK/cache
-mkdir -p "$cache"
 cat > "$WORK/bin/qemu-img" <<EOF
 #!/bin/sh
 echo "\$*" >> "$WORK/qemu-img-z.log"
 exec /usr/bin/qemu-img "\$@"
 EOF
-chmod +x "$WORK/bin/qemu-img"
+for prog in mkdir rm; do
+	cat > "$WORK/bin/$prog" <<EOF
+#!/bin/sh
+echo "$prog \$*" >> "$WORK/remote-files.log"
+exec /bin/$prog "\$@"
+EOF
+done
+chmod +x "$WORK/bin/qemu-img" "$WORK/bin/mkdir" "$WORK/bin/rm"
 QVM_CACHE_DIR=$cache rq -H "$H" image "$WORK/img.qcow2.gz" tank/qz
-rm -f "$WORK/bin/qemu-img"
+/bin/rm -f "$WORK/bin/qemu-img" "$WORK/bin/mkdir" "$WORK/bin/rm"
 check "qcow2.gz over SSH: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "qcow2.gz over SSH: the cache is made here, mode 0700" \
+	[ "$(stat -c %a "$cache" 2>/dev/null)" = 700 ]
+check "qcow2.gz over SSH: the remote never touched the local cache" \
+	eval '[ -s "$WORK/remote-files.log" ] && ! grep -q "$cache" "$WORK/remote-files.log"'
 # The copy in the local cache is sent there: qemu-img never reads a path
 # of this machine's cache.
 check "qcow2.gz over SSH: qemu-img there read a copy there, not the local cache" \
