@@ -44,12 +44,22 @@ const char *const *source_unwrap_argv(enum img_wrapper w)
 	return NULL;
 }
 
+/*
+ * -q first: no ~/.curlrc (an "output" or "insecure" line there would
+ * change what is fetched). --globoff: [] and {} in a URL are its own
+ * characters, never a pattern that fetches several files as one. A
+ * transfer that stalls (under a byte a second for two minutes) or a host
+ * that does not answer in 30 s is an error, not a wait without end. An
+ * https URL is never redirected to plain http.
+ */
 void source_curl_argv(struct strvec *argv, const char *url)
 {
 	strvec_pushv(argv, (const char *const[]){
-		"curl", "--fail", "--location", "--silent", "--show-error",
-		"--proto", "=http,https,file", "--proto-redir", "=http,https",
-		url, NULL });
+		"curl", "-q", "--fail", "--location", "--silent",
+		"--show-error", "--globoff", "--proto", "=http,https,file",
+		"--proto-redir", strncmp(url, "https:", 6) == 0 ? "=https" :
+		"=http,https", "--connect-timeout", "30", "--speed-limit",
+		"1", "--speed-time", "120", url, NULL });
 }
 
 static int hexval(int c)

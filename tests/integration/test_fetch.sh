@@ -214,6 +214,21 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
 EOF
 refuses "an unknown format (zip)" "zip" "$URL/disk.zip"
 
+# A URL's [] and {} are its own characters (curl --globoff), never a
+# pattern that fetches a1.raw and a2.raw and imports them as one disk.
+cp "$SRV/disk.raw" "$SRV/a1.raw"
+cp "$SRV/disk.raw" "$SRV/a2.raw"
+refuses "a URL with [1-2] names one file" "404" "$URL/a[1-2].raw"
+refuses "a URL with {1,2} names one file" "404" "$URL/a{1,2}.raw"
+# The user's ~/.curlrc is not read (curl -q): an "output" line there would
+# send the image elsewhere and leave the volume empty.
+mkdir -p "$WORK/home"
+printf 'output = "%s"\n' "$WORK/grabbed" > "$WORK/home/.curlrc"
+HOME=$WORK/home imports "a ~/.curlrc with an output line is not read" \
+	"$URL/disk.raw.xz"
+check "a ~/.curlrc with an output line is not read: nothing went there" \
+	[ ! -e "$WORK/grabbed" ]
+
 # --- out of space in the cache directory ------------------------------------
 # A qcow2 needs a temporary copy; the cache is a 1 MiB tmpfs in a private
 # mount namespace, the qcow2 3 MiB of random data.
