@@ -297,6 +297,7 @@ int main(int argc, char **argv)
 	struct host_ssh ssh;
 	struct strvec via = STRVEC_INIT;
 	const char *remote = getenv("QVM_HOST");
+	bool remote_given = false;	/* -H, not the environment */
 	const struct command *cmd = NULL;
 	int c, nargs, rc;
 
@@ -321,6 +322,7 @@ int main(int argc, char **argv)
 			break;
 		case 'H':
 			remote = optarg;
+			remote_given = true;
 			break;
 		case 'h':
 			help();
@@ -366,6 +368,10 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (remote && !*remote)
+		remote = NULL;
+	/* A QVM_HOST in the environment is for the commands that act on a
+	 * host; one that is local stays local. */
+	if (remote && cmd->local_only && !remote_given)
 		remote = NULL;
 	if (remote && cmd->local_only) {
 		fprintf(stderr, "qvm %s: -H does not apply: %s\n", cmd->name,

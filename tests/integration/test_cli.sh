@@ -40,4 +40,13 @@ check "missing qvm file: exit 1" [ "$RC" -eq 1 ]
 check "missing qvm file: Error line" \
 	contains "$ERR" "Error importing qvm file $WORK/missing.yaml: "
 
+# check is local: -H for it is refused, a QVM_HOST in the environment (for
+# the commands that act on a host) leaves it alone.
+cp "$ROOT/fixtures/web1.qvm.yaml" "$WORK/web1.yaml"
+run_qvm -H hv2.invalid check "$WORK/web1.yaml"
+check "-H check: refused, check is local" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "-H does not apply"'
+QVM_HOST=hv2.invalid run_qvm check "$WORK/web1.yaml"
+check "QVM_HOST set: check still runs here ($ERR)" [ "$RC" -eq 0 ]
+
 finish
