@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -164,6 +165,33 @@ static bool has_magic(const unsigned char *buf, size_t n, size_t offset,
 		      const char *magic, size_t len)
 {
 	return n >= offset + len && memcmp(buf + offset, magic, len) == 0;
+}
+
+/*
+ * A web page where an image was expected (an error page sent with status
+ * 200, a portal's login page): "<!DOCTYPE html" or "<html", in any case,
+ * after an optional UTF-8 byte order mark and white space. No disk image
+ * begins so: its first sector is a boot sector, a partition table or
+ * zeros.
+ */
+static bool html_magic(const unsigned char *buf, size_t n)
+{
+	static const char *const starts[] = { "<!doctype html", "<html" };
+	size_t i = 0;
+
+	if (n >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0)
+		i = 3;
+	while (i < n && i < 64 && (buf[i] == ' ' || buf[i] == '\t' ||
+				   buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	for (size_t k = 0; k < sizeof(starts) / sizeof(starts[0]); k++) {
+		size_t len = strlen(starts[k]);
+
+		if (n - i >= len && strncasecmp((const char *)buf + i,
+						starts[k], len) == 0)
+			return true;
+	}
+	return false;
 }
 
 static bool bzip2_magic(const unsigned char *buf, size_t n)
@@ -387,6 +415,12 @@ static void probe_other(const unsigned char *buf, size_t n,
 		info->name = "bzip2-compressed";
 		info->advice = "decompress it first: bzip2 -dk";
 		info->wrapper = IMG_BZIP2;
+	} else if (html_magic(buf, n)) {
+		info->format = IMG_NOT_A_DISK;
+		info->name = "an HTML page";
+		info->advice = "was it fetched from the right address? look at "
+			       "it: less";
+		info->wrapper = IMG_BARE;
 	}
 }
 

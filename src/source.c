@@ -271,7 +271,8 @@ static void describe(struct source *s, const struct img_info *codec)
 	char inner[96];
 	const struct img_info *d = &s->disk;
 
-	if (d->format == IMG_NOT_A_DISK && strncmp(d->name, "a ", 2) == 0)
+	if (d->format == IMG_NOT_A_DISK && (strncmp(d->name, "a ", 2) == 0 ||
+					    strncmp(d->name, "an ", 3) == 0))
 		snprintf(inner, sizeof(inner), "%s", d->name);
 	else if (d->format == IMG_NOT_A_DISK)
 		snprintf(inner, sizeof(inner), "%s data", d->name);
@@ -334,6 +335,11 @@ int source_probe(struct source *s, int fd, char *errbuf, size_t errsize)
 			goto done;
 		}
 		imgfmt_identify(buf, len, &s->disk);
+	}
+	/* Nothing to import: said before anything is made for it. */
+	if (len == 0) {
+		text_fail(errbuf, errsize, "%s is empty", s->arg);
+		goto done;
 	}
 	describe(s, s->codec != IMG_BARE ? &codec : NULL);
 	rc = 0;

@@ -276,6 +276,37 @@ static void test_formats_qvm_does_not_import_are_named(void **state)
 	}
 }
 
+/* A web page where an image was expected (an error page sent with 200):
+ * not a disk, in any case, after a byte order mark and white space; a
+ * boot sector holding the same words further in is still raw. */
+static void test_a_web_page_is_not_a_disk(void **state)
+{
+	static const char *const pages[] = {
+		"<!DOCTYPE html>\n<html><body>404</body></html>\n",
+		"\xef\xbb\xbf\r\n  <!doctype HTML><title>Sign in</title>",
+		"<HTML>\n<HEAD><TITLE>Moved</TITLE></HEAD></HTML>",
+	};
+	struct image *im = *state;
+	unsigned char sector[512];
+	struct probe p;
+
+	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
+		make_image(im, strlen(pages[i]), 0, pages[i],
+			   strlen(pages[i]));
+		probe(im, &p);
+		assert_int_equal(p.ret, 0);
+		assert_int_equal(p.info.format, IMG_NOT_A_DISK);
+		assert_string_equal(p.info.name, "an HTML page");
+	}
+	memset(sector, 0, sizeof(sector));
+	sector[0] = 0xeb;	/* a jump, as boot sectors begin */
+	memcpy(sector + 3, "<html>", 6);
+	make_image(im, 1 << 20, 0, sector, sizeof(sector));
+	probe(im, &p);
+	assert_int_equal(p.ret, 0);
+	assert_int_equal(p.info.format, IMG_RAW);
+}
+
 static void test_vdi_needs_its_signature(void **state)
 {
 	struct image *im = *state;
@@ -716,6 +747,7 @@ int main(void)
 		T(test_qcow_version_1_is_unsupported),
 		T(test_empty_file_is_an_error),
 		T(test_formats_qvm_does_not_import_are_named),
+		T(test_a_web_page_is_not_a_disk),
 		T(test_vdi_needs_its_signature),
 		T(test_fixed_vhd_is_found_by_its_footer),
 		T(test_qcow2_with_a_backing_file_is_refused),

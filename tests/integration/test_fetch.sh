@@ -214,6 +214,19 @@ with zipfile.ZipFile(sys.argv[1], "w") as z:
 EOF
 refuses "an unknown format (zip)" "zip" "$URL/disk.zip"
 
+# Nothing, or a web page, where an image was expected: refused before a
+# volume is made for it.
+: > "$SRV/empty.raw"
+refuses "an empty download" "$URL/empty.raw is empty" "$URL/empty.raw"
+xz -c < /dev/null > "$SRV/empty.raw.xz"
+refuses "an .xz of nothing" "$URL/empty.raw.xz: it holds no data" \
+	"$URL/empty.raw.xz"
+printf '\n  <!DOCTYPE HTML>\n<html><body>Sign in</body></html>\n' > "$SRV/portal.raw"
+refuses "a web page served as .raw" "is an HTML page" "$URL/portal.raw"
+gzip -c "$SRV/portal.raw" > "$SRV/portal.raw.gz"
+refuses "a gzip'd web page" "is a gzip-compressed HTML page" \
+	"$URL/portal.raw.gz"
+
 # A URL's [] and {} are its own characters (curl --globoff), never a
 # pattern that fetches a1.raw and a2.raw and imports them as one disk.
 cp "$SRV/disk.raw" "$SRV/a1.raw"
