@@ -10,14 +10,39 @@
 
 #include "strvec.h"
 
+/* What replaces the middle of a message too long for its buffer. */
+#define CUT " [...] "
+
 int text_fail(char *errbuf, size_t errsize, const char *fmt, ...)
 {
 	va_list ap;
+	int n;
 
-	if (errbuf && errsize) {
+	if (!errbuf || !errsize)
+		return -1;
+	va_start(ap, fmt);
+	n = vsnprintf(errbuf, errsize, fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n >= errsize && errsize > 2 * sizeof(CUT)) {
+		/* Too long (a long URL in it, say): its start says what,
+		 * its end why; the middle gives way, visibly. */
+		char *all = malloc((size_t)n + 1);
+		size_t head = (errsize - sizeof(CUT)) / 2;
+		size_t tail = errsize - sizeof(CUT) - head;
+
+		if (!all) {
+			memcpy(errbuf + errsize - 4, "...", 4);
+			return -1;
+		}
 		va_start(ap, fmt);
-		vsnprintf(errbuf, errsize, fmt, ap);
+		vsnprintf(all, (size_t)n + 1, fmt, ap);
 		va_end(ap);
+		memcpy(errbuf, all, head);
+		memcpy(errbuf + head, CUT, sizeof(CUT) - 1);
+		memcpy(errbuf + head + sizeof(CUT) - 1, all + (size_t)n - tail,
+		       tail);
+		errbuf[errsize - 1] = '\0';
+		free(all);
 	}
 	return -1;
 }

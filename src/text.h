@@ -2,7 +2,8 @@
  * text: small string helpers shared by the modules that build messages.
  *
  * text_fail() is how a pure function reports: it fills a caller's error
- * buffer and returns -1. text_show() makes text taken from a user's file
+ * buffer and returns -1; a message too long for it keeps its start and
+ * its end (what failed, and why) around a visible " [...] ". text_show() makes text taken from a user's file
  * safe to print in one error line: control characters escaped, long text
  * cut after max characters with "...", so a hostile file cannot forge or
  * flood the line. text_utc() formats a time as ISO 8601 in UTC.

@@ -227,6 +227,11 @@ gzip -c "$SRV/portal.raw" > "$SRV/portal.raw.gz"
 refuses "a gzip'd web page" "is a gzip-compressed HTML page" \
 	"$URL/portal.raw.gz"
 
+# A URL longer than the message's buffer: the reason at its end is kept.
+long=$(printf 'q%.0s' $(seq 1100))
+refuses "a 404 on a 1100-character URL" "[...]|returned error: 404" \
+	"$URL/missing.raw?$long"
+
 # A URL's [] and {} are its own characters (curl --globoff), never a
 # pattern that fetches a1.raw and a2.raw and imports them as one disk.
 cp "$SRV/disk.raw" "$SRV/a1.raw"
