@@ -451,10 +451,12 @@ static int write_all(struct copy *c, struct reader *rd)
 }
 
 /* Writes what a source that fills its own buffers hands out, in place,
- * until its end. */
+ * until its end. Its pieces may be smaller than COPY_BUF_SIZE: the sink
+ * hears of them (chunk_done: writeback) COPY_BUF_SIZE at a time, as of
+ * the reader's, not once per piece. */
 static int write_taken(struct copy *c, const struct copy_source *src)
 {
-	uint64_t off = 0;
+	uint64_t off = 0, done = 0;
 
 	for (;;) {
 		struct chunk k;
@@ -475,11 +477,15 @@ static int write_taken(struct copy *c, const struct copy_source *src)
 		src->give_back(src->ctx);
 		if (r < 0)
 			return -1;
-		if (c->sink->chunk_done)
-			c->sink->chunk_done(c->sink->ctx, k.off, k.end);
 		off = k.end;
+		if (c->sink->chunk_done && off - done >= COPY_BUF_SIZE) {
+			c->sink->chunk_done(c->sink->ctx, done, off);
+			done = off;
+		}
 		report(c, off);
 	}
+	if (c->sink->chunk_done && off > done)
+		c->sink->chunk_done(c->sink->ctx, done, off);
 	c->size = c->stats->size = off;
 	return 0;
 }
