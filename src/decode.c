@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <lzma.h>
+#include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdint.h>
@@ -355,6 +356,7 @@ int decoder_start(struct decoder *d, enum img_wrapper w, int in_fd,
 {
 	size_t slots = out_fd < 0 ? DECODE_SLOTS : 1;
 	pid_t pid, parent = getpid();
+	sigset_t all, old;
 	void *map;
 
 	memset(d, 0, sizeof(*d));
@@ -377,7 +379,14 @@ int decoder_start(struct decoder *d, enum img_wrapper w, int in_fd,
 		return text_fail(errbuf, errsize, "%s: %s", codec_name(w),
 				 strerror(e));
 	}
+	/* Signals wait until the child has its default dispositions: a
+	 * SIGTERM sent at once must not run qvm's handler there. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
 	pid = fork();
+	if (pid == 0)
+		child(d, in_fd, out_fd, parent);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (pid < 0) {
 		int e = errno;
 
@@ -386,8 +395,6 @@ int decoder_start(struct decoder *d, enum img_wrapper w, int in_fd,
 		return text_fail(errbuf, errsize, "%s: cannot start: %s",
 				 codec_name(w), strerror(e));
 	}
-	if (pid == 0)
-		child(d, in_fd, out_fd, parent);
 	setpgid(pid, pid);	/* either side may win the race */
 	d->pid = pid;
 	return 0;

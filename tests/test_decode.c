@@ -353,6 +353,33 @@ static void interrupt_stops_the_copy_and_leaves_nothing(void **state)
 	assert_int_equal(shared_maps(), maps);
 }
 
+/* Stopped at once, before it could set its signals up: SIGTERM still
+ * ends it (it is not caught by a handler of qvm's inherited over fork). */
+static void stop_right_after_start_terminates_the_child(void **state)
+{
+	char err[256];
+	int p[2];
+
+	(void)state;
+	signals_install();	/* qvm's handlers, which the fork copies */
+	assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+	for (int i = 0; i < 20; i++) {
+		struct decoder d;
+		int pid;
+
+		assert_int_equal(decoder_start(&d, IMG_ZSTD, p[0], -1, err,
+					       sizeof(err)), 0);
+		pid = d.pid;
+		decoder_stop(&d);
+		assert_int_equal(decoder_finish(&d, err, sizeof(err)), -1);
+		assert_int_equal(d.status, 128 + SIGTERM);
+		assert_string_equal(err, "zstd: killed by signal 15");
+		assert_gone(pid);
+	}
+	close(p[0]);
+	close(p[1]);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -365,6 +392,7 @@ int main(void)
 		cmocka_unit_test(child_killed_mid_stream_is_reported),
 		cmocka_unit_test(reader_that_stops_early_leaves_nothing),
 		cmocka_unit_test(interrupt_stops_the_copy_and_leaves_nothing),
+		cmocka_unit_test(stop_right_after_start_terminates_the_child),
 	};
 
 	return cmocka_run_group_tests_name("decode", tests, setup, teardown);
