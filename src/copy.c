@@ -18,7 +18,7 @@
 
 /* A piece of the source's data, read into one of the buffers. */
 struct chunk {
-	unsigned char *buf;
+	const unsigned char *buf;
 	uint64_t off;
 	uint64_t end;
 };
@@ -41,7 +41,8 @@ struct reader {
 
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct chunk slot[COPY_BUFS];
+	unsigned char *mem[COPY_BUFS];	/* the buffers */
+	struct chunk slot[COPY_BUFS];	/* what each holds */
 	unsigned filled;	/* slots read and not yet written */
 	unsigned next_in;	/* the slot the reader fills next */
 	bool done;		/* the reader has finished (or failed) */
@@ -261,7 +262,7 @@ static bool take_free_slot(struct reader *rd, unsigned char **buf)
 	while (rd->filled == COPY_BUFS && !rd->stop)
 		pthread_cond_wait(&rd->cond, &rd->lock);
 	go = !rd->stop;
-	*buf = rd->slot[rd->next_in].buf;
+	*buf = rd->mem[rd->next_in];
 	pthread_mutex_unlock(&rd->lock);
 	return go;
 }
@@ -269,6 +270,7 @@ static bool take_free_slot(struct reader *rd, unsigned char **buf)
 static void publish(struct reader *rd, uint64_t off, uint64_t end)
 {
 	pthread_mutex_lock(&rd->lock);
+	rd->slot[rd->next_in].buf = rd->mem[rd->next_in];
 	rd->slot[rd->next_in].off = off;
 	rd->slot[rd->next_in].end = end;
 	rd->next_in = (rd->next_in + 1) % COPY_BUFS;
@@ -448,6 +450,46 @@ static int write_all(struct copy *c, struct reader *rd)
 	}
 }
 
+/* Writes what a source that fills its own buffers hands out, in place,
+ * until its end. Its pieces may be smaller than COPY_BUF_SIZE: the sink
+ * hears of them (chunk_done: writeback) COPY_BUF_SIZE at a time, as of
+ * the reader's, not once per piece. */
+static int write_taken(struct copy *c, const struct copy_source *src)
+{
+	uint64_t off = 0, done = 0;
+
+	for (;;) {
+		struct chunk k;
+		size_t len;
+		int r;
+
+		if (check_signals(c) < 0)
+			return -1;
+		r = src->take(src->ctx, &k.buf, &len, c->errbuf, c->errsize);
+		if (r < 0)
+			return -1;
+		if (r == 0)
+			break;
+		k.off = off;
+		k.end = off + len;
+		c->stats->data = k.end;
+		r = write_chunk(c, &k);
+		src->give_back(src->ctx);
+		if (r < 0)
+			return -1;
+		off = k.end;
+		if (c->sink->chunk_done && off - done >= COPY_BUF_SIZE) {
+			c->sink->chunk_done(c->sink->ctx, done, off);
+			done = off;
+		}
+		report(c, off);
+	}
+	if (c->sink->chunk_done && off > done)
+		c->sink->chunk_done(c->sink->ctx, done, off);
+	c->size = c->stats->size = off;
+	return 0;
+}
+
 /*
  * Runs the reader in a thread of its own and writes in this one, so the
  * source is read while the target is written. The reader blocks every
@@ -487,10 +529,29 @@ static int copy_threaded(struct copy *c, struct reader *rd)
 	return 0;
 }
 
+/* A source that fills its own buffers: no reader, no buffers. */
+static int copy_taken(struct copy *c, const struct copy_source *src)
+{
+	if (write_taken(c, src) < 0)
+		return -1;
+	report(c, c->size);
+	return c->sink->finish(c->sink->ctx, c->errbuf, c->errsize);
+}
+
 int copy_data(int src_fd, uint64_t size, const struct copy_sink *sink,
 	      struct copy_stats *stats, copy_progress_fn progress,
 	      void *progress_ctx, char *errbuf, size_t errsize)
 {
+	return copy_data_from(&COPY_SOURCE_FD(src_fd), size, sink, stats,
+			      progress, progress_ctx, errbuf, errsize);
+}
+
+int copy_data_from(const struct copy_source *src, uint64_t size,
+		   const struct copy_sink *sink, struct copy_stats *stats,
+		   copy_progress_fn progress, void *progress_ctx,
+		   char *errbuf, size_t errsize)
+{
+	int src_fd = src->fd;
 	struct copy_stats own;
 	struct copy c = {
 		.sink = sink, .size = size,
@@ -513,6 +574,12 @@ int copy_data(int src_fd, uint64_t size, const struct copy_sink *sink,
 	c.stats->size = size;
 	if (errbuf && errsize)
 		errbuf[0] = '\0';
+	if (src->take) {
+		if (size != COPY_SIZE_STREAM)
+			return fail(&c, EINVAL, "reading the image: a source "
+				    "that fills its own buffers is a stream");
+		return copy_taken(&c, src);
+	}
 
 	/* Holes past the end of a file read as ENXIO, like any hole; check
 	 * the length here so a truncated image is not taken for zeros. */
@@ -534,7 +601,7 @@ int copy_data(int src_fd, uint64_t size, const struct copy_sink *sink,
 		return fail(&c, ENOMEM, "allocating the copy buffers: %s",
 			    strerror(ENOMEM));
 	for (unsigned i = 0; i < COPY_BUFS; i++)
-		rd.slot[i].buf = bufs + (size_t)i * COPY_BUF_SIZE;
+		rd.mem[i] = bufs + (size_t)i * COPY_BUF_SIZE;
 
 	if (copy_threaded(&c, &rd) < 0)
 		goto done;
@@ -613,6 +680,15 @@ int copy_sparse(int src_fd, int dst_fd, uint64_t size,
 		struct copy_stats *stats, copy_progress_fn progress,
 		void *progress_ctx, char *errbuf, size_t errsize)
 {
+	return copy_sparse_from(&COPY_SOURCE_FD(src_fd), dst_fd, size, stats,
+				progress, progress_ctx, errbuf, errsize);
+}
+
+int copy_sparse_from(const struct copy_source *src, int dst_fd,
+		     uint64_t size, struct copy_stats *stats,
+		     copy_progress_fn progress, void *progress_ctx,
+		     char *errbuf, size_t errsize)
+{
 	struct fd_sink f = { .fd = dst_fd };
 	struct copy_sink sink = {
 		.write = fd_write, .chunk_done = fd_chunk_done,
@@ -620,8 +696,8 @@ int copy_sparse(int src_fd, int dst_fd, uint64_t size,
 	};
 	int ret, err;
 
-	ret = copy_data(src_fd, size, &sink, stats, progress, progress_ctx,
-			errbuf, errsize);
+	ret = copy_data_from(src, size, &sink, stats, progress, progress_ctx,
+			     errbuf, errsize);
 	err = errno;
 	/* What a short write did write counts as written. */
 	if (stats)

@@ -17,6 +17,8 @@
  * at once (sync_file_range) and the target is fsync()ed at the end.
  * Between chunks the calling thread checks signals_pending() and stops
  * with EINTR; the reader blocks all signals, so they reach that thread.
+ * A source that fills its own buffers (struct copy_source's take: a
+ * decoder's ring) needs no reader thread and no buffers of copy's.
  *
  * Returns 0, or -1 with errno set and a message in errbuf saying what
  * failed ("reading the image at byte N: ...", "writing the volume at byte
@@ -59,6 +61,24 @@ struct copy_sink {
 	void *ctx;
 };
 
+/*
+ * Where the data comes from: the file or pipe fd, which copy_data()'s
+ * reader thread reads into its own buffers; or, with take set, buffers
+ * someone else fills (decode.h's ring), read in place. take: 1 and the
+ * stream's next len bytes at *buf (len a multiple of COPY_ZERO_BLOCK but
+ * at the end), valid until give_back; 0 at the end; -1 with errno and the
+ * reason in errbuf. Such a source is a stream (COPY_SIZE_STREAM).
+ */
+struct copy_source {
+	int fd;
+	int (*take)(void *ctx, const unsigned char **buf, size_t *len,
+		    char *errbuf, size_t errsize);
+	void (*give_back)(void *ctx);
+	void *ctx;
+};
+
+#define COPY_SOURCE_FD(f) ((struct copy_source){ .fd = (f) })
+
 /* Called after each buffer with the bytes covered so far (done <= total). */
 typedef void (*copy_progress_fn)(void *ctx, uint64_t done, uint64_t total);
 
@@ -73,11 +93,21 @@ int copy_data(int src_fd, uint64_t size, const struct copy_sink *sink,
 	      struct copy_stats *stats, copy_progress_fn progress,
 	      void *progress_ctx, char *errbuf, size_t errsize);
 
+/* The same from any source. */
+int copy_data_from(const struct copy_source *src, uint64_t size,
+		   const struct copy_sink *sink, struct copy_stats *stats,
+		   copy_progress_fn progress, void *progress_ctx,
+		   char *errbuf, size_t errsize);
+
 /* copy_data() into dst_fd: pwrite(), writeback started after each chunk
  * (sync_file_range), fsync() at the end. */
 int copy_sparse(int src_fd, int dst_fd, uint64_t size,
 		struct copy_stats *stats, copy_progress_fn progress,
 		void *progress_ctx, char *errbuf, size_t errsize);
+int copy_sparse_from(const struct copy_source *src, int dst_fd,
+		     uint64_t size, struct copy_stats *stats,
+		     copy_progress_fn progress, void *progress_ctx,
+		     char *errbuf, size_t errsize);
 
 /* Puts the reason in errbuf and returns -1 with errno = err (for sinks). */
 int copy_fail(char *errbuf, size_t errsize, int err, const char *fmt, ...)

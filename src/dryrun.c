@@ -220,7 +220,8 @@ static int dry_wait_path(void *ctx, const char *path, unsigned timeout_ms)
 }
 
 /* dd's conv=sparse seeks over all-zero blocks as qvm skips them. */
-static int dry_copy_in(void *ctx, int src_fd, const char *src_name,
+static int dry_copy_in(void *ctx, const struct copy_source *src,
+		       const char *src_name,
 		       const char *dest, uint64_t size,
 		       struct copy_stats *stats, char *errbuf,
 		       size_t errsize)
@@ -230,7 +231,7 @@ static int dry_copy_in(void *ctx, int src_fd, const char *src_name,
 	char *out = xasprintf("of=%s", dest);
 	char *bs = xasprintf("bs=%u", COPY_ZERO_BLOCK);
 
-	(void)src_fd;
+	(void)src;
 	(void)errbuf;
 	(void)errsize;
 	memset(stats, 0, sizeof(*stats));

@@ -66,10 +66,12 @@ struct host_ops {
 	 * else is there) or what stat said. */
 	int (*wait_path)(void *ctx, const char *path, unsigned timeout_ms);
 
-	/* Streams the size bytes of src_fd (src_name for messages) into the
+	/* Streams the size bytes of src (a file or pipe, or a decoder's
+	 * ring: copy.h's struct copy_source; src_name for messages) into the
 	 * device dest, which reads as zeros: holes and zero blocks are not
 	 * written (copy.h). Shows its progress. */
-	int (*copy_in)(void *ctx, int src_fd, const char *src_name,
+	int (*copy_in)(void *ctx, const struct copy_source *src,
+		       const char *src_name,
 		       const char *dest, uint64_t size,
 		       struct copy_stats *stats, char *errbuf,
 		       size_t errsize);

@@ -157,7 +157,8 @@ static int local_wait_path(void *ctx, const char *path, unsigned timeout_ms)
 	return device_wait(path, timeout_ms);
 }
 
-static int local_copy_in(void *ctx, int src_fd, const char *src_name,
+static int local_copy_in(void *ctx, const struct copy_source *src,
+			 const char *src_name,
 			 const char *dest, uint64_t size,
 			 struct copy_stats *stats, char *errbuf,
 			 size_t errsize)
@@ -172,8 +173,8 @@ static int local_copy_in(void *ctx, int src_fd, const char *src_name,
 		return text_fail(errbuf, errsize, "cannot open %s: %s", dest,
 				 strerror(errno));
 	progress_begin(&p, msg_out(), "Copying");
-	rc = copy_sparse(src_fd, dst, size, stats, progress_update, &p,
-			 errbuf, errsize);
+	rc = copy_sparse_from(src, dst, size, stats, progress_update, &p,
+			      errbuf, errsize);
 	err = errno;
 	if (rc == 0)
 		progress_end(&p, stats->written);

@@ -449,7 +449,8 @@ static char *writer_said(int fd, size_t *len)
  * as copy_data() finds it, and takes its word that all of it is on the
  * device. What reached ssh's standard input is counted and said.
  */
-static int ssh_copy_in(void *ctx, int src_fd, const char *src_name,
+static int ssh_copy_in(void *ctx, const struct copy_source *src,
+		       const char *src_name,
 		       const char *dest, uint64_t size,
 		       struct copy_stats *stats, char *errbuf,
 		       size_t errsize)
@@ -490,8 +491,8 @@ static int ssh_copy_in(void *ctx, int src_fd, const char *src_name,
 		goto done;
 	}
 	progress_begin(&p, msg_out(), "Copying");
-	rc = copy_data(src_fd, size, &sink, stats, progress_update, &p,
-		       errbuf, errsize);
+	rc = copy_data_from(src, size, &sink, stats, progress_update, &p,
+			    errbuf, errsize);
 	e = errno;
 	if (rc < 0 && p.tty)
 		fputc('\n', msg_out());
@@ -585,8 +586,8 @@ static int ssh_file_there(void *ctx, int src_fd, const char *src_name,
 	strvec_push(&s->temps, res.out);
 	run_result_clear(&res);
 	*there = xstrdup(s->temps.v[s->temps.n - 1]);
-	if (ssh_copy_in(s, src_fd, src_name, *there, (uint64_t)end, &stats,
-			why, sizeof(why)) < 0) {
+	if (ssh_copy_in(s, &COPY_SOURCE_FD(src_fd), src_name, *there,
+			(uint64_t)end, &stats, why, sizeof(why)) < 0) {
 		int e = errno;
 
 		free(*there);

@@ -355,9 +355,9 @@ static int copy_raw(struct image_run *m)
 	char errbuf[512];
 	int rc;
 
-	rc = m->h->ops->copy_in(m->h->ctx, m->fd, m->image, m->device,
-				m->info.virtual_size, &stats, errbuf,
-				sizeof(errbuf));
+	rc = m->h->ops->copy_in(m->h->ctx, &COPY_SOURCE_FD(m->fd), m->image,
+				m->device, m->info.virtual_size, &stats,
+				errbuf, sizeof(errbuf));
 	if (rc < 0)
 		return copy_failed(m, errno, errbuf);
 	return 0;
@@ -734,8 +734,8 @@ static int step_fetch(void *run)
 	progress_begin(&p, msg_out(), m->src.url ? "Downloading"
 						 : "Decompressing");
 	progress_follow(NULL, NULL, 0);
-	rc = copy_sparse(st.out, fd, COPY_SIZE_STREAM, &stats,
-			 progress_update, &p, errbuf, sizeof(errbuf));
+	rc = copy_sparse_from(&st.src, fd, COPY_SIZE_STREAM, &stats,
+			      progress_update, &p, errbuf, sizeof(errbuf));
 	if (rc == 0) {
 		progress_end(&p, stats.written);
 	} else {
@@ -819,7 +819,7 @@ static int step_stream(void *run)
 				sizeof(errbuf)) < 0)
 		return msg_error(m->task, "%s", errbuf);
 	follow_source(m);
-	rc = m->h->ops->copy_in(m->h->ctx, st.out, m->image, m->device,
+	rc = m->h->ops->copy_in(m->h->ctx, &st.src, m->image, m->device,
 				COPY_SIZE_STREAM, &stats, errbuf,
 				sizeof(errbuf));
 	progress_follow(NULL, NULL, 0);

@@ -218,36 +218,84 @@ static int probe_file(const struct source *s, int fd, unsigned char *buf,
 	return 0;
 }
 
-/* Runs the unwrapping chain on the probe's bytes (in memfd) and reads the
- * first SOURCE_LAYER_BYTES of what comes out. */
-static int peel(const char *const *const *argvs, size_t n, int memfd,
+/* A stopped or cut-off program's status: no word on the data. */
+static bool stopped_status(int status)
+{
+	return status == 128 + SIGTERM || status == 128 + SIGPIPE;
+}
+
+/* Runs the unwrapping chain (codec, then tar) on the probe's bytes (in
+ * memfd), as the stream will, and reads the first SOURCE_LAYER_BYTES of
+ * what comes out. */
+static int peel(enum img_wrapper codec, bool tar, int memfd,
 		unsigned char *buf, size_t *len, char *errbuf, size_t errsize)
 {
 	struct run_result res[RUN_PIPE_MAX];
-	struct run_pipeline p;
-	char last[512];
+	struct run_pipeline p = { .n = 0 };
+	const char *const *argvs[2];
+	struct decoder dec = { .pid = 0 };
+	bool lib = decode_supported(codec);
+	int dpipe[2] = { -1, -1 }, in = memfd, out;
+	char last[512], why[300];
+	size_t n = 0;
 	int rc = 0;
 
+	if (codec != IMG_BARE && !lib)
+		argvs[n++] = source_unwrap_argv(codec);
+	if (tar)
+		argvs[n++] = tar_argv;
 	if (lseek(memfd, 0, SEEK_SET) < 0)
 		return text_fail(errbuf, errsize, "probing: %s",
 				 strerror(errno));
-	if (runner_spawn(argvs, n, memfd, 0, &p, &res[0]) < 0) {
-		text_fail(errbuf, errsize, "%s",
-			  run_result_last_err(&res[0], last, sizeof(last)));
-		run_result_clear(&res[0]);
-		return -1;
+	if (lib) {
+		if (runner_data_pipe(dpipe) < 0)
+			return text_fail(errbuf, errsize, "probing: %s",
+					 strerror(errno));
+		rc = decoder_start(&dec, codec, memfd, dpipe[1], errbuf,
+				   errsize);
+		close(dpipe[1]);
+		if (rc < 0) {
+			close(dpipe[0]);
+			return -1;
+		}
+		in = dpipe[0];
 	}
-	*len = read_some(p.out, buf, SOURCE_LAYER_BYTES);
-	runner_pipeline_stop(&p);
-	runner_pipeline_wait(&p, res);
+	out = in;
+	if (n) {
+		rc = runner_spawn(argvs, n, in, 0, &p, &res[0]);
+		if (rc < 0) {
+			text_fail(errbuf, errsize, "%s",
+				  run_result_last_err(&res[0], last,
+						      sizeof(last)));
+			run_result_clear(&res[0]);
+			n = 0;
+		}
+		out = p.out;
+	}
+	*len = rc < 0 ? 0 : read_some(out, buf, SOURCE_LAYER_BYTES);
+	if (n)
+		runner_pipeline_stop(&p);
+	if (lib)
+		decoder_stop(&dec);
+	if (n)
+		runner_pipeline_wait(&p, res);
+	if (lib) {
+		close(dpipe[0]);
+		decoder_finish(&dec, why, sizeof(why));
+	}
+	if (rc < 0)
+		return -1;
 	/* The probe is cut short: only a program that gave nothing at all
 	 * says something about the data. */
 	if (signals_pending()) {
 		rc = text_fail(errbuf, errsize, "interrupted");
+	} else if (*len == 0 && lib && dec.status != 0 &&
+		   !stopped_status(dec.status)) {
+		rc = text_fail(errbuf, errsize, "%s", why);
 	} else if (*len == 0) {
 		for (size_t i = 0; i < n; i++)
-			if (res[i].status != 0 && res[i].status != 128 + SIGTERM
-			    && res[i].status != 128 + SIGPIPE) {
+			if (res[i].status != 0 &&
+			    !stopped_status(res[i].status)) {
 				run_result_last_err(&res[i], last,
 						    sizeof(last));
 				rc = text_fail(errbuf, errsize, "%s", last);
@@ -298,10 +346,9 @@ static void describe(struct source *s, const struct img_info *codec)
 int source_probe(struct source *s, int fd, char *errbuf, size_t errsize)
 {
 	unsigned char *buf = xmalloc(SOURCE_PROBE_BYTES);
-	const char *const *argvs[2];
 	struct img_info codec;
 	char sub[512];
-	size_t len = 0, n = 0;
+	size_t len = 0;
 	int memfd = -1, rc = -1;
 
 	if ((s->url ? probe_url(s, buf, &len, errbuf, errsize)
@@ -320,8 +367,8 @@ int source_probe(struct source *s, int fd, char *errbuf, size_t errsize)
 	if (s->disk.format == IMG_NOT_A_DISK && s->disk.wrapper != IMG_TAR &&
 	    s->disk.wrapper != IMG_BARE) {
 		s->codec = s->disk.wrapper;
-		argvs[n++] = source_unwrap_argv(s->codec);
-		if (peel(argvs, n, memfd, buf, &len, sub, sizeof(sub)) < 0) {
+		if (peel(s->codec, false, memfd, buf, &len, sub,
+			 sizeof(sub)) < 0) {
 			text_fail(errbuf, errsize, "%s: %s", s->arg, sub);
 			goto done;
 		}
@@ -329,8 +376,8 @@ int source_probe(struct source *s, int fd, char *errbuf, size_t errsize)
 	}
 	if (s->disk.format == IMG_NOT_A_DISK && s->disk.wrapper == IMG_TAR) {
 		s->tar = true;
-		argvs[n++] = tar_argv;
-		if (peel(argvs, n, memfd, buf, &len, sub, sizeof(sub)) < 0) {
+		if (peel(s->codec, true, memfd, buf, &len, sub,
+			 sizeof(sub)) < 0) {
 			text_fail(errbuf, errsize, "%s: %s", s->arg, sub);
 			goto done;
 		}
@@ -375,7 +422,8 @@ static void *tee_main(void *arg)
 	struct source_stream *st = arg;
 	unsigned char *buf = xmalloc(TEE_BUF);
 	int *to_hash = &st->hash.in;
-	int *to_chain = st->chain_on ? &st->chain.in : &st->plain[1];
+	int *to_chain = st->dec_on ? &st->dec_in :
+			st->chain_on ? &st->chain.in : &st->plain[1];
 	sigset_t all;
 
 	sigfillset(&all);
@@ -424,6 +472,33 @@ static int spawn_failed(struct run_result *res, char *errbuf,
 	return -1;
 }
 
+/* Starts the decoder on in (the file, curl's pipe or the tee's): into
+ * the ring, or with tar into a pipe whose read end goes in *tar_in. */
+static int start_decoder(const struct source *s, struct source_stream *st,
+			 int in, int *tar_in, char *errbuf, size_t errsize)
+{
+	int p[2] = { -1, -1 };
+
+	if (s->tar && runner_data_pipe(p) < 0)
+		return text_fail(errbuf, errsize, "pipe: %s",
+				 strerror(errno));
+	if (decoder_start(&st->dec, s->codec, in, p[1], errbuf,
+			  errsize) < 0) {
+		if (s->tar) {
+			close(p[0]);
+			close(p[1]);
+		}
+		return -1;
+	}
+	st->dec_on = true;
+	if (s->tar)
+		close(p[1]);
+	else
+		decoder_source(&st->dec, &st->src);
+	*tar_in = p[0];
+	return 0;
+}
+
 int source_stream_start(const struct source *s, int fd,
 			const char *hash_program, struct source_stream *st,
 			char *errbuf, size_t errsize)
@@ -431,77 +506,109 @@ int source_stream_start(const struct source *s, int fd,
 	struct strvec curl = STRVEC_INIT;
 	const char *const *argvs[3];
 	struct run_result res;
+	bool lib = decode_supported(s->codec);
+	int tar_in = -1, dpipe[2] = { -1, -1 };
 	size_t n = 0;
 	int rc;
 
 	memset(st, 0, sizeof(*st));
-	st->out = st->plain[0] = st->plain[1] = -1;
+	st->out = st->plain[0] = st->plain[1] = st->dec_in = -1;
 	st->tee = s->url && hash_program;
-	if (s->url) {
+	if (s->url)
 		source_curl_argv(&curl, s->arg);
-		if (!st->tee)
-			argvs[n++] = strvec_argv(&curl);
-	}
-	if (s->codec != IMG_BARE)
+	if (s->url && !st->tee && !lib)
+		argvs[n++] = strvec_argv(&curl);
+	if (s->codec != IMG_BARE && !lib)
 		argvs[n++] = source_unwrap_argv(s->codec);
 	if (s->tar)
 		argvs[n++] = tar_argv;
-	if (st->tee) {
+
+	/* curl on its own when the tee or the decoder reads it. */
+	if (s->url && (st->tee || lib)) {
 		const char *const *one[1] = { strvec_argv(&curl) };
-		const char *const *hash[1] = {
-			(const char *const[]){ hash_program, NULL } };
 
 		rc = runner_spawn(one, 1, -1, 0, &st->fetch, &res);
 		strvec_clear(&curl);
 		if (rc < 0)
 			return spawn_failed(&res, errbuf, errsize);
 		st->fetch_on = true;
+	}
+	if (st->tee) {
+		const char *const *hash[1] = {
+			(const char *const[]){ hash_program, NULL } };
+
 		if (runner_spawn(hash, 1, RUN_STDIN_PIPE, 1, &st->hash,
 				 &res) < 0)
 			goto fail;
 		st->hash_on = true;
-		if (n) {
-			if (runner_spawn(argvs, n, RUN_STDIN_PIPE, 0,
-					 &st->chain, &res) < 0)
-				goto fail;
-			st->chain_on = true;
-			st->out = st->chain.out;
-		} else {
-			if (runner_data_pipe(st->plain) < 0) {
+	}
+	/* Before the tee's thread starts: the decoder is a fork. */
+	if (lib) {
+		int in = fd;
+
+		if (st->tee) {
+			if (runner_data_pipe(dpipe) < 0) {
 				text_fail(errbuf, errsize, "pipe: %s",
 					  strerror(errno));
 				goto stop;
 			}
-			st->out = st->plain[0];
+			in = dpipe[0];
+			st->dec_in = dpipe[1];
+		} else if (s->url) {
+			in = st->fetch.out;
 		}
-		if (pthread_create(&st->thread, NULL, tee_main, st) != 0) {
-			text_fail(errbuf, errsize, "cannot start a thread");
+		rc = start_decoder(s, st, in, &tar_in, errbuf, errsize);
+		if (dpipe[0] >= 0)
+			close(dpipe[0]);
+		if (s->url && !st->tee) {
+			close(st->fetch.out);
+			st->fetch.out = -1;
+		}
+		if (rc < 0)
+			goto stop;
+	}
+	if (n) {
+		int in = lib ? tar_in : st->tee ? RUN_STDIN_PIPE :
+			 s->url ? -1 : fd;
+
+		rc = runner_spawn(argvs, n, in, 0, &st->chain, &res);
+		strvec_clear(&curl);
+		if (tar_in >= 0)
+			close(tar_in);
+		if (rc < 0)
+			goto fail;
+		st->chain_on = true;
+		st->out = st->chain.out;
+	} else if (st->tee && !lib) {
+		if (runner_data_pipe(st->plain) < 0) {
+			text_fail(errbuf, errsize, "pipe: %s",
+				  strerror(errno));
 			goto stop;
 		}
-		st->thread_on = true;
-		return 0;
-	}
-	if (n == 0) {
+		st->out = st->plain[0];
+	} else if (!lib) {
 		/* A plain file: read as it is. */
-		strvec_clear(&curl);
 		st->out = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (st->out < 0)
 			return text_fail(errbuf, errsize, "%s: %s", s->arg,
 					 strerror(errno));
 		st->plain[0] = st->out;
-		return 0;
 	}
-	rc = runner_spawn(argvs, n, s->url ? -1 : fd, 0, &st->chain, &res);
-	strvec_clear(&curl);
-	if (rc < 0)
-		return spawn_failed(&res, errbuf, errsize);
-	st->chain_on = true;
-	st->out = st->chain.out;
+	if (st->out >= 0)
+		st->src = COPY_SOURCE_FD(st->out);
+	if (st->tee) {
+		if (pthread_create(&st->thread, NULL, tee_main, st) != 0) {
+			text_fail(errbuf, errsize, "cannot start a thread");
+			goto stop;
+		}
+		st->thread_on = true;
+	}
 	return 0;
 
 fail:
 	spawn_failed(&res, errbuf, errsize);
 stop:
+	strvec_clear(&curl);
 	source_stream_stop(st);
 	{
 		char ignored[129], why[16];
@@ -517,6 +624,8 @@ void source_stream_stop(struct source_stream *st)
 		runner_pipeline_stop(&st->fetch);
 	if (st->hash_on)
 		runner_pipeline_stop(&st->hash);
+	if (st->dec_on)
+		decoder_stop(&st->dec);
 	if (st->chain_on)
 		runner_pipeline_stop(&st->chain);
 	/* The tee may wait on a pipe qvm no longer reads. */
@@ -584,8 +693,10 @@ int source_stream_finish(const struct source *s, struct source_stream *st,
 	struct run_result fetch = RUN_RESULT_INIT, hash = RUN_RESULT_INIT;
 	struct run_result chain[RUN_PIPE_MAX];
 	size_t n = st->chain_on ? st->chain.n : 0, first = 0;
-	char last[512], names[512];
-	bool hashed = st->hash_on;
+	char last[512], names[512], why[300];
+	bool hashed = st->hash_on, fetched = st->fetch_on;
+	bool decoded = st->dec_on, lib = decode_supported(s->codec);
+	int dec_rc = 0;
 	size_t members;
 	int rc = 0;
 
@@ -601,17 +712,24 @@ int source_stream_finish(const struct source *s, struct source_stream *st,
 		runner_pipeline_wait(&st->fetch, &fetch);
 	if (st->hash_on)
 		runner_pipeline_wait(&st->hash, &hash);
+	if (st->dec_on)
+		dec_rc = decoder_finish(&st->dec, why, sizeof(why));
 	if (st->chain_on)
 		runner_pipeline_wait(&st->chain, chain);
 	for (int i = 0; i < 2; i++)
 		if (st->plain[i] >= 0)
 			close(st->plain[i]);
-	st->plain[0] = st->plain[1] = st->out = -1;
-	st->fetch_on = st->hash_on = st->chain_on = false;
+	if (st->dec_in >= 0)
+		close(st->dec_in);
+	st->plain[0] = st->plain[1] = st->out = st->dec_in = -1;
+	st->fetch_on = st->hash_on = st->chain_on = st->dec_on = false;
 
 	/* In the order the bytes flow; a program that could not write on
 	 * (curl 23, SIGPIPE) only shows that a later one stopped reading. */
-	if (st->tee && fetch.status != 0) {
+	/* curl 23 (it could not write) when the decoder read no more: the
+	 * decoder says why. */
+	if (fetched && fetch.status != 0 &&
+	    !(fetch.status == 23 && !st->tee && decoded)) {
 		rc = text_fail(errbuf, errsize, "downloading %s: %s", s->arg,
 			       run_result_last_err(&fetch, last, sizeof(last)));
 		goto done;
@@ -621,7 +739,14 @@ int source_stream_finish(const struct source *s, struct source_stream *st,
 			       strerror(st->tee_err));
 		goto done;
 	}
-	if (s->url && !st->tee && n) {
+	/* SIGPIPE: tar stopped reading; tar says why. */
+	if (decoded && dec_rc < 0 &&
+	    !(s->tar && st->dec.status == 128 + SIGPIPE)) {
+		rc = text_fail(errbuf, errsize, "decompressing %s: %s",
+			       s->arg, why);
+		goto done;
+	}
+	if (s->url && !st->tee && !lib && n) {
 		first = 1;
 		if (chain[0].status != 0 &&
 		    !(chain[0].status == 23 && n > 1)) {

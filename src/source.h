@@ -10,18 +10,22 @@
  * What it holds is found by magic bytes, never by the name:
  * source_probe() reads its first SOURCE_PROBE_BYTES bytes (from a URL:
  * curl, stopped once it has them) and peels them layer by layer, each by
- * the program that undoes it run on those bytes alone:
+ * what undoes it in the stream, run on those bytes alone (xz and zstd:
+ * decode.h's decoder; gzip, bzip2 and tar: their programs):
  *   [xz | gzip | zstd | bzip2]?  then  [tar]?  then  raw | qcow2
  * Anything else (another disk format, a zip, compression inside a tar) is
  * refused with what it is. A tar must hold exactly one file: the disk.
  *
  * source_stream_start() then starts the whole chain (curl, the
- * decompressor, tar -xO), whose last stdout is the disk's bytes; for a
- * URL with an expected checksum a thread of qvm's tees the bytes as
- * published (before decompression) into the hash program.
- * source_stream_finish() waits for all of them and checks each: exit
- * statuses, tar's member count, the checksum. Every program runs through
- * runner_spawn() (runner.h).
+ * decompressor, tar -xO), whose end is the disk's bytes: src, a pipe or,
+ * for xz and zstd without tar, the decoder's ring (decode.h: no
+ * decompressed byte crosses a pipe). For a URL with an expected checksum
+ * a thread of qvm's tees the bytes as published (before decompression)
+ * into the hash program. source_stream_finish() waits for all of them
+ * and checks each: exit statuses, tar's member count, the checksum. Every
+ * program runs through runner_spawn() (runner.h); the decoder is qvm's
+ * own child, which -n still shows as "xz -dc" or "zstd -dc", what a
+ * shell would run.
  */
 #ifndef QVM_SOURCE_H
 #define QVM_SOURCE_H
@@ -31,6 +35,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "copy.h"
+#include "decode.h"
 #include "imgfmt.h"
 #include "runner.h"
 #include "strvec.h"
@@ -61,7 +67,8 @@ void source_clear(struct source *s);
 void source_curl_argv(struct strvec *argv, const char *url);
 
 /* The command that undoes a wrapper (xz -dc, gzip -dc, zstd -dc,
- * bzip2 -dc, tar -xvO). */
+ * bzip2 -dc, tar -xvO): what qvm runs, or for xz and zstd what its
+ * decoder does. */
 const char *const *source_unwrap_argv(enum img_wrapper w);
 
 /* Finds the layers: fd is the opened file (or -1 for a URL). 0, or -1
@@ -74,17 +81,21 @@ struct source_stream {
 	struct run_pipeline fetch;	/* curl (URL and tee only) */
 	struct run_pipeline hash;	/* the hash program (tee only) */
 	struct run_pipeline chain;	/* [curl] [decompressor] [tar] */
-	int out;			/* the disk's bytes: read this */
+	struct decoder dec;		/* xz, zstd: decode.h */
+	struct copy_source src;		/* the disk's bytes: read this */
+	int out;			/* and its descriptor, or -1 */
 	bool tee;
-	bool fetch_on, hash_on, chain_on;
+	bool fetch_on, hash_on, chain_on, dec_on;
 	int plain[2];			/* tee without chain: a pipe */
+	int dec_in;			/* tee into the decoder: a pipe */
 	pthread_t thread;
 	bool thread_on;
 	int tee_err;			/* errno of the tee's read */
 	char *hash_program;
 };
 
-/* Starts the chain on fd (a file) or the URL. hash_program (sha256sum,
+/* Starts the chain on fd (a file) or the URL; st must stay where it is
+ * until source_stream_finish() (st->src points into it). hash_program (sha256sum,
  * sha512sum; NULL: none) is fed the bytes as published. 0, or -1 with a
  * reason ("xz: command not found"). */
 int source_stream_start(const struct source *s, int fd,

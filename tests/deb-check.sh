@@ -25,11 +25,13 @@ check "Version: $VERSION (the Makefile's)" [ "$(field Version)" = "$VERSION" ]
 check "Section: contrib/admin" [ "$(field Section)" = contrib/admin ]
 DEPENDS=$(field Depends)
 for p in zfsutils-linux genisoimage virtinst libvirt-clients libyaml-0-2 \
-	libc6; do
+	liblzma5 libzstd1 libc6; do
 	check "Depends on $p" contains "$DEPENDS" "$p"
 done
 check "Recommends qemu-utils, and what image sources need" \
-	[ "$(field Recommends)" = "bzip2, curl, qemu-utils, xz-utils, zstd" ]
+	[ "$(field Recommends)" = "bzip2, curl, qemu-utils" ]
+check "Suggests the xz and zstd programs (what qvm -n prints)" \
+	[ "$(field Suggests)" = "xz-utils, zstd" ]
 
 ROOT=$(mktemp -d "${TMPDIR:-/tmp}/qvm-deb.XXXXXX")
 trap 'rm -rf "$ROOT"' EXIT

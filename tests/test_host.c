@@ -207,7 +207,7 @@ static void dry_host_prints_and_changes_nothing(void **state)
 					    sizeof(err)), 0);
 	assert_int_equal(h->ops->wait_path(h->ctx, "/dev/zvol/tank/x", 1500),
 			 0);
-	assert_int_equal(h->ops->copy_in(h->ctx, -1, "a b.raw",
+	assert_int_equal(h->ops->copy_in(h->ctx, &COPY_SOURCE_FD(-1), "a b.raw",
 					 "/dev/zvol/tank/x", 4096, &stats, err,
 					 sizeof(err)), 0);
 	assert_int_equal(stats.written, 0);

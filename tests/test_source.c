@@ -302,7 +302,7 @@ static void probe_reports_a_corrupt_compressed_file(void **state)
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	assert_int_equal(source_probe(&s, fd, err, sizeof(err)), -1);
 	assert_non_null(strstr(err, path));
-	assert_non_null(strstr(err, "xz: (stdin): "));
+	assert_non_null(strstr(err, "xz: Compressed data is corrupt"));
 	source_clear(&s);
 	close(fd);
 }
@@ -357,7 +357,7 @@ static void stream_gives_the_disk_and_checks_every_program(void **state)
 	assert_int_equal(stream_file("cut.tar.xz", NULL, &got, digest, err,
 				     sizeof(err)), -1);
 	assert_non_null(strstr(err, "decompressing "));
-	assert_non_null(strstr(err, "xz: (stdin): Unexpected end of input"));
+	assert_non_null(strstr(err, "xz: Unexpected end of input"));
 }
 
 static void spawn_connects_the_programs_in_the_c_locale(void **state)

@@ -36,7 +36,9 @@ CFLAGS="-g -O1 -std=c11 -D_GNU_SOURCE -DQVM_VERSION=\"fuzz\" -Isrc
 	$(pkg-config --cflags yaml-0.1 2>/dev/null)
 	-fno-omit-frame-pointer -fsanitize=address,undefined
 	-fno-sanitize-recover=all"
-LIBS="$(pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml) -pthread"
+# liblzma and libzstd: src/decode.c, linked with everything in src.
+LIBS="$(pkg-config --libs yaml-0.1 2>/dev/null || echo -lyaml) \
+$(pkg-config --libs liblzma libzstd 2>/dev/null || echo -llzma -lzstd) -pthread"
 objs=()
 for src in src/*.c; do
 	[ "$src" = src/main.c ] && continue

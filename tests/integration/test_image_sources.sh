@@ -83,7 +83,7 @@ fails() {
 
 size=$(stat -c %s "$D/disk.raw.xz")
 head -c $((size - 100)) "$D/disk.raw.xz" > "$D/cut.raw.xz"
-fails "truncated .xz" "decompressing $D/cut.raw.xz: xz: (stdin): Unexpected end of input" \
+fails "truncated .xz" "decompressing $D/cut.raw.xz: xz: Unexpected end of input" \
 	image "$D/cut.raw.xz" tank/cut
 head -c 300000 /dev/urandom > "$D/b.raw"
 tar -C "$D" -cf "$D/two.tar" disk.raw b.raw
