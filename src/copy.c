@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -10,11 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "signals.h"
 
 #define BUF_ALIGN 4096u
+/* How often a wait for a stalled stream looks whether it should stop. */
+#define STOP_POLL_MS 100
 
 /* A piece of the source's data, read into one of the buffers. */
 struct chunk {
@@ -139,16 +143,47 @@ static int read_full(struct reader *rd, unsigned char *buf, uint64_t off,
 	return 0;
 }
 
+static bool stopped(struct reader *rd)
+{
+	bool stop;
+
+	pthread_mutex_lock(&rd->lock);
+	stop = rd->stop;
+	pthread_mutex_unlock(&rd->lock);
+	return stop;
+}
+
+/* Waits until the stream has something to read (or its end): false if
+ * the writer asked the reader to stop meanwhile. A pipe whose writer
+ * stalls (a download that hangs) must not keep the copy from stopping. */
+static bool stream_ready(struct reader *rd)
+{
+	struct pollfd p = { .fd = rd->src, .events = POLLIN };
+
+	for (;;) {
+		int n = poll(&p, 1, STOP_POLL_MS);
+
+		if (n != 0)
+			return true;	/* ready, or an error read() tells */
+		if (stopped(rd))
+			return false;
+	}
+}
+
 /*
  * Fills buf with up to len bytes of a stream, at its byte off: fewer only
- * at its end. *got is how many.
+ * at its end (or when stopped). *got is how many.
  */
 static int read_stream(struct reader *rd, unsigned char *buf, uint64_t off,
 		       size_t len, size_t *got)
 {
 	*got = 0;
 	while (*got < len) {
-		ssize_t r = read(rd->src, buf + *got, len - *got);
+		ssize_t r;
+
+		if (!stream_ready(rd))
+			break;
+		r = read(rd->src, buf + *got, len - *got);
 
 		if (r < 0 && errno == EINTR)
 			continue;
@@ -406,14 +441,28 @@ static int check_signals(struct copy *c)
 	return 0;
 }
 
-/* The next chunk the reader filled; false when it has finished. */
-static bool take_chunk(struct reader *rd, struct chunk *k)
+/* The next chunk the reader filled: 1, or 0 when it has finished, or -1
+ * on a signal (the wait for a stalled source is not endless). */
+static int take_chunk(struct copy *c, struct reader *rd, struct chunk *k)
 {
 	bool got;
 
 	pthread_mutex_lock(&rd->lock);
-	while (rd->filled == 0 && !rd->done)
-		pthread_cond_wait(&rd->cond, &rd->lock);
+	while (rd->filled == 0 && !rd->done) {
+		struct timespec t;
+
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += STOP_POLL_MS * 1000000L;
+		if (t.tv_nsec >= 1000000000L) {
+			t.tv_sec++;
+			t.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&rd->cond, &rd->lock, &t);
+		if (rd->filled == 0 && !rd->done && signals_pending()) {
+			pthread_mutex_unlock(&rd->lock);
+			return check_signals(c);
+		}
+	}
 	got = rd->filled > 0;
 	if (got)
 		*k = rd->slot[(rd->next_in + COPY_BUFS - rd->filled) % COPY_BUFS];
@@ -433,12 +482,14 @@ static void release_chunk(struct reader *rd)
 static int write_all(struct copy *c, struct reader *rd)
 {
 	struct chunk k;
+	int r;
 
 	for (;;) {
 		if (check_signals(c) < 0)
 			return -1;
-		if (!take_chunk(rd, &k))
-			return 0;
+		r = take_chunk(c, rd, &k);
+		if (r <= 0)
+			return r;
 		if (k.off > c->reported)
 			report(c, k.off);	/* a hole skipped */
 		if (write_chunk(c, &k) < 0)

@@ -12,6 +12,8 @@ of the path is the file, so the URL's last component stays its name:
     /cut/NAME        the headers promise the whole file; the connection is
                      closed after half of it
     /slow/NAME       the file trickled: 16 KiB every 0.1 s
+    /stall/NAME      half of the file, then nothing, the connection held
+                     open (a download that hangs)
     /redirect/NAME   302 to /NAME
     /404/NAME        404, whether the file exists or not
 
@@ -73,7 +75,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         parts = path.lstrip("/").split("/", 1)
         mode = parts[0] if len(parts) == 2 and parts[0] in (
-            "norange", "cut", "slow", "redirect", "404") else ""
+            "norange", "cut", "slow", "stall", "redirect", "404") else ""
         name = parts[1] if mode else path.lstrip("/")
         if mode == "redirect":
             self.header_only(302, [("Location", "/" + name),
@@ -112,7 +114,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if head:
             return
         stop = end
-        if mode == "cut":
+        if mode in ("cut", "stall"):
             stop = start + (end - start) // 2
             self.close_connection = True
         with open(file, "rb") as f:
@@ -129,6 +131,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 self.sent += len(data)
                 if mode == "slow":
                     time.sleep(0.1)
+            if mode == "stall":
+                time.sleep(3600)
 
 
 class Server(http.server.ThreadingHTTPServer):

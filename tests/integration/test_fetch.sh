@@ -300,6 +300,17 @@ interrupted() {
 	else
 		kill -INT "$pid" 2>/dev/null
 	fi
+	# Within 5 s, even when the server sends nothing more.
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		not_ok "$what: ended within 5 s of SIGINT"
+		kill -KILL "$pid" 2>/dev/null
+	else
+		ok "$what: ended within 5 s of SIGINT"
+	fi
 	{ wait "$pid"; } 2>/dev/null
 	RC=$?
 	ERR=$(cat "$WORK/err")
@@ -316,6 +327,12 @@ interrupted() {
 interrupted "SIGINT to qvm, streaming raw" qvm "$URL/slow/disk.raw"
 interrupted "SIGINT to qvm, raw.gz" qvm "$URL/slow/big.raw.gz"
 interrupted "Ctrl-C, qcow2 into the cache" group "$URL/slow/big.qcow2"
+# A download that hangs halfway: Ctrl-C still ends it at once.
+interrupted "SIGINT to qvm, a raw download that hangs" qvm "$URL/stall/disk.raw"
+interrupted "SIGINT to qvm, a .raw.gz download that hangs" qvm \
+	"$URL/stall/big.raw.gz"
+interrupted "SIGINT to qvm, a .qcow2.xz download that hangs" qvm \
+	"$URL/stall/big.qcow2.xz"
 
 # --- -n: the plan, without the image's body ----------------------------------
 : > "$LOG"
