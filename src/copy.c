@@ -677,6 +677,7 @@ done:
 struct fd_sink {
 	int fd;
 	uint64_t partial;	/* bytes of a failed run that were written */
+	uint64_t max_end;	/* nothing is written at or past this byte */
 };
 
 /*
@@ -690,6 +691,10 @@ static int fd_write(void *ctx, const void *buf, size_t len, uint64_t off,
 	struct fd_sink *f = ctx;
 	ssize_t r;
 
+	if (off > f->max_end || len > f->max_end - off)
+		return copy_fail(errbuf, errsize, EFBIG, "the data goes on "
+				 "past byte %llu, the most there can be",
+				 (unsigned long long)f->max_end);
 	do {
 		errno = 0;
 		r = pwrite(f->fd, buf, len, (off_t)off);
@@ -740,7 +745,16 @@ int copy_sparse_from(const struct copy_source *src, int dst_fd,
 		     copy_progress_fn progress, void *progress_ctx,
 		     char *errbuf, size_t errsize)
 {
-	struct fd_sink f = { .fd = dst_fd };
+	return copy_sparse_within(src, dst_fd, size, UINT64_MAX, stats,
+				  progress, progress_ctx, errbuf, errsize);
+}
+
+int copy_sparse_within(const struct copy_source *src, int dst_fd,
+		       uint64_t size, uint64_t max_end,
+		       struct copy_stats *stats, copy_progress_fn progress,
+		       void *progress_ctx, char *errbuf, size_t errsize)
+{
+	struct fd_sink f = { .fd = dst_fd, .max_end = max_end };
 	struct copy_sink sink = {
 		.write = fd_write, .chunk_done = fd_chunk_done,
 		.finish = fd_finish, .ctx = &f,

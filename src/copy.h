@@ -109,6 +109,14 @@ int copy_sparse_from(const struct copy_source *src, int dst_fd,
 		     copy_progress_fn progress, void *progress_ctx,
 		     char *errbuf, size_t errsize);
 
+/* The same, but data at or past byte max_end is an error (EFBIG): a
+ * stream into a file on a file system that is not qvm's alone cannot
+ * fill it. */
+int copy_sparse_within(const struct copy_source *src, int dst_fd,
+		       uint64_t size, uint64_t max_end,
+		       struct copy_stats *stats, copy_progress_fn progress,
+		       void *progress_ctx, char *errbuf, size_t errsize);
+
 /* Puts the reason in errbuf and returns -1 with errno = err (for sinks). */
 int copy_fail(char *errbuf, size_t errsize, int err, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));

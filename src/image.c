@@ -685,6 +685,20 @@ static int end_stream(struct image_run *m, struct source_stream *st)
 	return 0;
 }
 
+/*
+ * The most a qcow2 file of the source's virtual size can hold: its data,
+ * plus its tables at their largest (512-byte clusters: 8 bytes of L2 and
+ * 2 of refcount per cluster, under 1/32 of the size) and room for the
+ * header and the rest. A stream that goes on past it is no such qcow2,
+ * and must not fill the cache's file system.
+ */
+static uint64_t qcow2_file_max(const struct image_run *m)
+{
+	uint64_t v = m->src.disk.virtual_size;
+
+	return v + v / 32 + 64 * MIB;
+}
+
 static int step_fetch(void *run)
 {
 	struct image_run *m = run;
@@ -734,8 +748,13 @@ static int step_fetch(void *run)
 	progress_begin(&p, msg_out(), m->src.url ? "Downloading"
 						 : "Decompressing");
 	progress_follow(NULL, NULL, 0);
-	rc = copy_sparse_from(&st.src, fd, COPY_SIZE_STREAM, &stats,
-			      progress_update, &p, errbuf, sizeof(errbuf));
+	rc = copy_sparse_within(&st.src, fd, COPY_SIZE_STREAM,
+				qcow2_file_max(m), &stats, progress_update, &p,
+				errbuf, sizeof(errbuf));
+	if (rc == 0 && stats.size > qcow2_file_max(m))
+		rc = copy_fail(errbuf, sizeof(errbuf), EFBIG, "it goes on past "
+			       "byte %llu, the most there can be",
+			       (unsigned long long)qcow2_file_max(m));
 	if (rc == 0) {
 		progress_end(&p, stats.written);
 	} else {

@@ -107,6 +107,19 @@ mkdir -p "$QVM_CACHE_DIR"
 QVM_CACHE_DIR=/proc fails "no room in the cache" \
 	"not enough space in /proc: need 20971520 bytes" \
 	image "$D/disk.qcow2.xz" tank/nospace
+# A qcow2 whose stream goes on far past what its virtual size can hold
+# (1 MiB, then 70 MiB more) is stopped before it fills the cache's disk.
+qemu-img create -q -f qcow2 "$WORK/small.qcow2" 1M
+{ cat "$WORK/small.qcow2"; head -c $((70 * 1048576)) /dev/urandom; } |
+	gzip -1 > "$D/padded.qcow2.gz"
+fails "a qcow2 stream far longer than its virtual size" \
+	"goes on past byte 68190208, the most there can be" \
+	image "$D/padded.qcow2.gz" tank/padded
+{ cat "$WORK/small.qcow2"; head -c $((70 * 1048576)) /dev/zero; } |
+	gzip -1 > "$D/zeros.qcow2.gz"
+fails "a qcow2 stream with 70 MiB of zeros after it" \
+	"goes on past byte 68190208, the most there can be" \
+	image "$D/zeros.qcow2.gz" tank/zeros
 # The cache must be qvm's user's alone: a file another put there must not
 # become the image.
 mkdir -p "$WORK/opencache" && chmod 1777 "$WORK/opencache"
