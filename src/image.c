@@ -661,15 +661,28 @@ static uint64_t file_read_so_far(void *ctx)
 	return at < 0 ? 0 : (uint64_t)at;
 }
 
-/* A stream's progress follows the source as published where its size is
- * known (a local file), for the share done and the time left. */
-static void follow_source(struct image_run *m)
+static uint64_t url_fetched(void *ctx)
 {
-	struct stat st;
+	return source_stream_fetched(ctx);
+}
 
-	if (!m->src.url && m->fd >= 0 && fstat(m->fd, &st) == 0 &&
-	    S_ISREG(st.st_mode))
-		progress_follow(file_read_so_far, m, (uint64_t)st.st_size);
+/* A stream's progress follows the source as published where its size is
+ * known (a local file; a download whose server gives its length, asked
+ * only when the line is shown: on a terminal), for the share done and the
+ * time left. */
+static void follow_source(struct image_run *m, struct source_stream *st)
+{
+	struct stat sb;
+	uint64_t length;
+
+	if (!m->src.url && m->fd >= 0 && fstat(m->fd, &sb) == 0 &&
+	    S_ISREG(sb.st_mode)) {
+		progress_follow(file_read_so_far, m, (uint64_t)sb.st_size);
+	} else if (m->src.url && isatty(fileno(msg_out())) == 1) {
+		length = source_url_length(&m->src);
+		if (length)
+			progress_follow(url_fetched, st, length);
+	}
 }
 
 /* Ends a stream: 0 once every program exited 0 and the checksum matched. */
@@ -744,7 +757,7 @@ static int step_fetch(void *run)
 		close(fd);
 		return msg_error(m->task, "%s", errbuf);
 	}
-	follow_source(m);
+	follow_source(m, &st);
 	progress_begin(&p, msg_out(), m->src.url ? "Downloading"
 						 : "Decompressing");
 	progress_follow(NULL, NULL, 0);
@@ -837,7 +850,7 @@ static int step_stream(void *run)
 				m->expect->program : NULL, &st, errbuf,
 				sizeof(errbuf)) < 0)
 		return msg_error(m->task, "%s", errbuf);
-	follow_source(m);
+	follow_source(m, &st);
 	rc = m->h->ops->copy_in(m->h->ctx, &st.src, m->image, m->device,
 				COPY_SIZE_STREAM, &stats, errbuf,
 				sizeof(errbuf));

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -797,4 +798,88 @@ done:
 	run_result_clear(&hash);
 	clear_results(chain, n);
 	return rc;
+}
+
+/* ---- how far a download is, for the progress line ---- */
+
+/* The length of a response's body in curl --head's output: the last
+ * response's Content-Length (redirects come first), 0 if it has none. */
+uint64_t source_parse_length(const char *headers)
+{
+	uint64_t len = 0;
+
+	for (const char *l = headers; l && *l;) {
+		const char *end = strchr(l, '\n');
+
+		if (strncmp(l, "HTTP/", 5) == 0)
+			len = 0;	/* a new response */
+		else if (strncasecmp(l, "content-length:", 15) == 0) {
+			char *stop;
+			unsigned long long v;
+
+			errno = 0;
+			v = strtoull(l + 15, &stop, 10);
+			len = errno == 0 && stop != l + 15 ? (uint64_t)v : 0;
+		}
+		l = end ? end + 1 : NULL;
+	}
+	return len;
+}
+
+uint64_t source_url_length(const struct source *s)
+{
+	const char *const *argvs[1];
+	struct strvec argv = STRVEC_INIT;
+	struct run_pipeline p;
+	struct run_result res;
+	unsigned char buf[16384];
+	size_t len;
+	uint64_t length = 0;
+
+	if (!s->url || strncmp(s->arg, "file:", 5) == 0)
+		return 0;
+	strvec_pushv(&argv, (const char *const[]){
+		"curl", "-q", "--head", "--silent", "--location", "--globoff",
+		"--max-time", "10", "--proto", "=http,https", "--proto-redir",
+		strncmp(s->arg, "https:", 6) == 0 ? "=https" : "=http,https",
+		s->arg, NULL });
+	argvs[0] = strvec_argv(&argv);
+	if (runner_spawn(argvs, 1, -1, 0, &p, &res) == 0) {
+		len = read_some(p.out, buf, sizeof(buf) - 1);
+		buf[len] = '\0';
+		runner_pipeline_stop(&p);
+		runner_pipeline_wait(&p, &res);
+		length = source_parse_length((const char *)buf);
+	}
+	run_result_clear(&res);
+	strvec_clear(&argv);
+	return length;
+}
+
+uint64_t source_stream_fetched(const struct source_stream *st)
+{
+	pid_t pid = st->fetch_on ? st->fetch.pid[0] :
+		    st->chain_on ? st->chain.pid[0] : 0;
+	char path[64], text[512];
+	uint64_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if (pid <= 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/io", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n > 0) {
+		const char *w;
+
+		text[n] = '\0';
+		w = strstr(text, "wchar:");
+		if (w)
+			got = strtoull(w + 6, NULL, 10);
+	}
+	return got;
 }

@@ -117,4 +117,17 @@ int source_stream_finish(const struct source *s, struct source_stream *st,
  * -1 if it holds none. */
 int source_parse_digest(const char *out, char *digest, size_t size);
 
+/*
+ * For the progress line of a download. source_url_length(): the length
+ * the server gives for the URL (curl --head, redirects followed), or 0
+ * when it gives none or cannot be asked (file://): one request more, so
+ * asked only when the line is shown. source_stream_fetched(): the bytes
+ * curl has handed on so far (what it wrote, from /proc/PID/io; 0 when
+ * that cannot be read). source_parse_length(): the last response's
+ * Content-Length in curl --head's output, 0 if none.
+ */
+uint64_t source_url_length(const struct source *s);
+uint64_t source_stream_fetched(const struct source_stream *st);
+uint64_t source_parse_length(const char *headers);
+
 #endif

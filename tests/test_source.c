@@ -424,6 +424,23 @@ static void stopped_pipeline_ends_at_once(void **state)
 	run_result_clear(&res[1]);
 }
 
+/* A download's length for the progress line: the last response's, after
+ * redirects; none when the server gives none. */
+static void length_is_the_last_responses_content_length(void **state)
+{
+	(void)state;
+	assert_int_equal(source_parse_length(
+		"HTTP/1.1 302 Found\r\nLocation: /x\r\nContent-Length: 5\r\n"
+		"\r\nHTTP/1.1 200 OK\r\ncontent-LENGTH:  9663676416\r\n\r\n"),
+		9663676416ULL);
+	assert_int_equal(source_parse_length(
+		"HTTP/1.1 301 Moved\r\nContent-Length: 162\r\n\r\n"
+		"HTTP/2 200\r\ntransfer-encoding: chunked\r\n\r\n"), 0);
+	assert_int_equal(source_parse_length(
+		"HTTP/1.1 200 OK\r\nContent-Length: lots\r\n\r\n"), 0);
+	assert_int_equal(source_parse_length(""), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -439,6 +456,7 @@ int main(void)
 		cmocka_unit_test(spawn_connects_the_programs_in_the_c_locale),
 		cmocka_unit_test(spawn_of_a_missing_program_leaves_nothing_running),
 		cmocka_unit_test(stopped_pipeline_ends_at_once),
+		cmocka_unit_test(length_is_the_last_responses_content_length),
 	};
 
 	return cmocka_run_group_tests_name("source", tests, setup, teardown);

@@ -227,6 +227,22 @@ gzip -c "$SRV/portal.raw" > "$SRV/portal.raw.gz"
 refuses "a gzip'd web page" "is a gzip-compressed HTML page" \
 	"$URL/portal.raw.gz"
 
+# On a terminal a download's line shows its share and time left, from the
+# length the server gives (asked with one HEAD request, only then).
+if command -v script >/dev/null; then
+	for name in disk.raw.xz disk.qcow2.xz; do
+		N=$((N + 1))
+		script -qec "$(printf '%q ' "$QVM" image "$URL/$name" "tank/v$N")" \
+			/dev/null > "$WORK/tty.out" 2>&1
+		check "terminal, $name by URL: exit 0" [ $? -eq 0 ]
+		check "terminal, $name by URL: the line has the share and time left" \
+			grep -Eq '(Copying|Downloading): [0-9.]+ MiB +[0-9.]+ MiB/s +[0-9]+% +([0-9]+:[0-9][0-9]|-:--) left' \
+			"$WORK/tty.out"
+		check "terminal, $name by URL: its length asked with HEAD" \
+			grep -q "^HEAD /$name " "$LOG"
+	done
+fi
+
 # A URL longer than the message's buffer: the reason at its end is kept.
 long=$(printf 'q%.0s' $(seq 1100))
 refuses "a 404 on a 1100-character URL" "[...]|returned error: 404" \
