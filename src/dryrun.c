@@ -348,3 +348,19 @@ void dryrun_init(struct dryrun *d, FILE *out, const struct host *reader)
 	d->host.ctx = d;
 	d->host.name = reader->name;
 }
+
+char *dryrun_there(const struct host *h, const char *line)
+{
+	const struct dryrun *d = h->ctx;
+	struct strvec words = STRVEC_INIT;
+	char *text;
+
+	if (h->ops != &dry_ops || !d->via)
+		return xstrdup(line);
+	for (const char *const *a = d->via; *a; a++)
+		strvec_push(&words, *a);
+	strvec_push(&words, line);
+	text = text_shell_join(strvec_argv(&words));
+	strvec_clear(&words);
+	return text;
+}

@@ -37,6 +37,11 @@ void dryrun_init(struct dryrun *d, FILE *out, const struct host *reader);
 int dryrun_run(void *ctx, const char *const *argv, enum run_effect effect,
 	       struct run_result *res);
 
+/* How the shell command line would be typed here to run on h: itself,
+ * or, for a dry run of another host, "ssh -p 2222 host2 -- 'LINE'"
+ * (malloc'd). For a pipeline that runs here and ends there. */
+char *dryrun_there(const struct host *h, const char *line);
+
 /* Writes argv as one shell-quoted line (with a newline). */
 void dryrun_print(FILE *out, const char *const *argv);
 

@@ -13,6 +13,7 @@
 #include "checksum.h"
 #include "copy.h"
 #include "device.h"
+#include "dryrun.h"
 #include "host.h"
 #include "imgfmt.h"
 #include "msg.h"
@@ -637,14 +638,17 @@ static void say_plan(const struct image_run *m, const char *into)
 		 check, into);
 }
 
-/* The dry run prints the stream as the shell pipeline that does it. */
+/* The dry run prints the stream as the shell pipeline that does it. It
+ * runs here, where qvm would run it (with -H, its sink is the part that
+ * runs there). */
 static int print_pipeline(struct image_run *m, const char *sink)
 {
 	struct run_result res;
 	char *text = pipeline_text(m, sink);
 	int rc;
 
-	rc = runner_run(m->r, (const char *const[]){ "sh", "-c", text, NULL },
+	rc = runner_run(m->here->runner, (const char *const[]){ "sh", "-c",
+								 text, NULL },
 			RUN_CHANGES, &res);
 	run_result_clear(&res);
 	free(text);
@@ -834,11 +838,13 @@ static int step_stream(void *run)
 		char *bs = xasprintf("bs=%u", COPY_ZERO_BLOCK);
 		char *of = xasprintf("of=%s", m->device);
 		char *words = text_shell_join((const char *const[]){
-			"dd", of, bs, "conv=sparse,notrunc", "status=none",
-			NULL });
-		char *dd = xasprintf("| %s", words);
+			"dd", of, bs, "iflag=fullblock", "conv=sparse,notrunc",
+			"status=none", NULL });
+		char *there = dryrun_there(m->h, words);
+		char *dd = xasprintf("| %s", there);
 
 		free(words);
+		free(there);
 
 		rc = print_pipeline(m, dd);
 		free(bs);

@@ -247,7 +247,8 @@ static void dry_run_prints_the_pipeline_and_reads_no_body(void **state)
 			       "volblocksize=16K -o refreservation=none -o "
 			       "qvm:role=image "));
 	want = xasprintf("\nsh -c 'xz -dc < %s | dd of=%s bs=16384 "
-			 "conv=sparse,notrunc status=none'\n# Then tank/img "
+			 "iflag=fullblock conv=sparse,notrunc status=none'\n"
+			 "# Then tank/img "
 			 "gets the image's size, in whole MiB (zfs set "
 			 "volsize=SIZE tank/img)\n# Snapshotting tank/img@base"
 			 "\nzfs snapshot tank/img@base\n", F->xz, F->device);

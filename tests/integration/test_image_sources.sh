@@ -198,7 +198,7 @@ run_qvm -n image "$D/disk.raw.xz" tank/dry
 check "dry run: exit 0" [ "$RC" -eq 0 ]
 check "dry run: nothing created" [ "$(state)" = "$before" ]
 check "dry run: the pipeline into the volume" \
-	contains "$OUT" "xz -dc < $D/disk.raw.xz | dd of=$QVM_ZVOL_DIR/tank/dry bs=16384 conv=sparse,notrunc status=none"
+	contains "$OUT" "xz -dc < $D/disk.raw.xz | dd of=$QVM_ZVOL_DIR/tank/dry bs=16384 iflag=fullblock conv=sparse,notrunc status=none"
 check "dry run: says the size comes at the end" \
 	contains "$OUT" "zfs set volsize=SIZE tank/dry"
 printf '%s\n' "$OUT" > "$WORK/import.sh"

@@ -286,6 +286,21 @@ check "-n -H image: the printed lines, run, import it there" \
 	eval 'PATH=$LOCAL_PATH sh -e "$WORK/dry.sh" >/dev/null 2>&1 && zfs list -H -o name tank/dry@base >/dev/null && cmp -s "$WORK/img.raw" "$QVM_ZVOL_DIR/tank/dry"'
 zfs destroy -r tank/dry
 
+# -n -H with a stream: decompressed here, as qvm would, and piped into dd
+# there (not a pipeline run there: the remote needs no xz, and a file://
+# or 127.0.0.1 URL would name its own files).
+xz -T1 -c "$WORK/img.raw" > "$WORK/dry.raw.xz"
+rq -n -H "$H" image "$WORK/dry.raw.xz" tank/drys
+check "-n -H .raw.xz: exit 0 ($ERR)" [ "$RC" -eq 0 ]
+check "-n -H .raw.xz: decompressed here, into dd there" \
+	eval 'printf "%s\n" "$OUT" | grep "^sh -c " | grep -F "xz -dc < $WORK/dry.raw.xz | ssh -p $PORT 127.0.0.1 -- " | grep -qF "dd of=$QVM_ZVOL_DIR/tank/drys bs=16384 iflag=fullblock conv=sparse,notrunc status=none"'
+check "-n -H .raw.xz: no pipeline sent to run there" \
+	eval '! printf "%s\n" "$OUT" | grep -q "^ssh .*xz -dc"'
+printf '%s\n' "$OUT" > "$WORK/drys.sh"
+check "-n -H .raw.xz: the printed lines, run here, import it there" \
+	eval 'PATH=$LOCAL_PATH sh -e "$WORK/drys.sh" >/dev/null 2>&1 && cmp -s -n "$(stat -c %s "$WORK/img.raw")" "$WORK/img.raw" "$QVM_ZVOL_DIR/tank/drys"'
+zfs destroy -r tank/drys 2>/dev/null
+
 # --- a qcow2 image over SSH: sent to a temporary file there, converted
 # there by qemu-img (the remote's: a wrapper logs its calls) ---
 cat > "$WORK/bin/qemu-img" <<EOF
