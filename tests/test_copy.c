@@ -641,9 +641,156 @@ static void test_pending_signal_interrupts(void **state)
 	assert_int_equal(r.stats.written, 0);
 }
 
+/* ---- a source that fills its own buffers (decode.h's ring) ---- */
+
+/* Hands out pieces of one buffer in turn; fails with EIO at fail_at. */
+struct pieces {
+	const unsigned char *buf;
+	size_t sizes[4];
+	size_t n, next, pos;
+	size_t fail_at;		/* a piece index, or SIZE_MAX */
+	int held;		/* taken and not given back */
+};
+
+static int pieces_take(void *ctx, const unsigned char **buf, size_t *len,
+		       char *errbuf, size_t errsize)
+{
+	struct pieces *p = ctx;
+
+	assert_int_equal(p->held, 0);
+	if (p->next == p->fail_at)
+		return copy_fail(errbuf, errsize, EIO, "xz: gone");
+	if (p->next == p->n)
+		return 0;
+	*buf = p->buf + p->pos;
+	*len = p->sizes[p->next];
+	p->pos += p->sizes[p->next++];
+	p->held = 1;
+	return 1;
+}
+
+static void pieces_give_back(void *ctx)
+{
+	((struct pieces *)ctx)->held = 0;
+}
+
+struct recorded {
+	uint64_t off[8], len[8];
+	size_t n;
+	uint64_t done_end;	/* chunk_done: the last end */
+	size_t dones;
+	int finished;
+};
+
+static int record_write(void *ctx, const void *buf, size_t len,
+			uint64_t off, char *errbuf, size_t errsize)
+{
+	struct recorded *r = ctx;
+
+	(void)buf;
+	(void)errbuf;
+	(void)errsize;
+	assert_true(r->n < 8);
+	r->off[r->n] = off;
+	r->len[r->n++] = len;
+	return 0;
+}
+
+static void record_done(void *ctx, uint64_t off, uint64_t end)
+{
+	struct recorded *r = ctx;
+
+	assert_int_equal(off, r->done_end);	/* in order, no gap */
+	r->done_end = end;
+	r->dones++;
+}
+
+static int record_finish(void *ctx, char *errbuf, size_t errsize)
+{
+	(void)errbuf;
+	(void)errsize;
+	((struct recorded *)ctx)->finished = 1;
+	return 0;
+}
+
+/* Pieces of 512 KiB (the ring's slots) read in place: zero blocks are
+ * skipped, the offsets run on across pieces, the size is the sum. */
+static void test_taken_source_is_read_in_place(void **state)
+{
+	size_t total = 3 * 512 * 1024 + 5000;
+	unsigned char *buf = calloc(1, total);
+	struct pieces p = { .buf = buf, .n = 4, .fail_at = SIZE_MAX,
+			    .sizes = { 512 * 1024, 512 * 1024, 512 * 1024,
+				       5000 } };
+	struct recorded r = { .n = 0 };
+	struct copy_sink sink = { record_write, record_done, record_finish,
+				  &r };
+	struct copy_source src = { .fd = -1, .take = pieces_take,
+				   .give_back = pieces_give_back, .ctx = &p };
+	struct copy_stats stats;
+	char msg[256];
+
+	(void)state;
+	assert_non_null(buf);
+	buf[100] = 1;				/* block 0 */
+	buf[512 * 1024 + 16384] = 1;		/* piece 1, its block 1 */
+	buf[total - 1] = 1;			/* the short tail */
+	assert_int_equal(copy_data_from(&src, COPY_SIZE_STREAM, &sink, &stats,
+					NULL, NULL, msg, sizeof(msg)), 0);
+	assert_int_equal(stats.size, total);
+	assert_int_equal(stats.data, total);
+	assert_int_equal(r.n, 3);
+	assert_int_equal(r.off[0], 0);
+	assert_int_equal(r.len[0], COPY_ZERO_BLOCK);
+	assert_int_equal(r.off[1], 512 * 1024 + COPY_ZERO_BLOCK);
+	assert_int_equal(r.len[1], COPY_ZERO_BLOCK);
+	assert_int_equal(r.off[2], 3 * 512 * 1024);
+	assert_int_equal(r.len[2], 5000);
+	assert_int_equal(stats.written, 2 * COPY_ZERO_BLOCK + 5000);
+	/* Writeback asked COPY_BUF_SIZE at a time, then the rest. */
+	assert_int_equal(r.done_end, total);
+	assert_int_equal(r.dones, 1 + (total - 1) / COPY_BUF_SIZE);
+	assert_int_equal(p.held, 0);
+	assert_int_equal(r.finished, 1);
+	free(buf);
+}
+
+/* The source's failure is the copy's, and nothing is finished. */
+static void test_taken_source_failure_is_reported(void **state)
+{
+	unsigned char *buf = calloc(1, 1024 * 1024);
+	struct pieces p = { .buf = buf, .n = 2, .fail_at = 1,
+			    .sizes = { 512 * 1024, 512 * 1024 } };
+	struct recorded r = { .n = 0 };
+	struct copy_sink sink = { record_write, record_done, record_finish,
+				  &r };
+	struct copy_source src = { .fd = -1, .take = pieces_take,
+				   .give_back = pieces_give_back, .ctx = &p };
+	struct copy_stats stats;
+	char msg[256];
+
+	(void)state;
+	assert_non_null(buf);
+	assert_int_equal(copy_data_from(&src, COPY_SIZE_STREAM, &sink, &stats,
+					NULL, NULL, msg, sizeof(msg)), -1);
+	assert_int_equal(errno, EIO);
+	assert_string_equal(msg, "xz: gone");
+	assert_int_equal(r.finished, 0);
+	assert_int_equal(p.held, 0);
+	/* A taken source is a stream: a size is refused. */
+	p.next = 0;
+	p.fail_at = SIZE_MAX;
+	assert_int_equal(copy_data_from(&src, 4096, &sink, &stats, NULL, NULL,
+					msg, sizeof(msg)), -1);
+	assert_int_equal(errno, EINVAL);
+	free(buf);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_taken_source_is_read_in_place),
+		cmocka_unit_test(test_taken_source_failure_is_reported),
 		cmocka_unit_test_setup_teardown(test_holes_are_skipped,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(
