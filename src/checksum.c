@@ -33,9 +33,12 @@ static int read_list(const struct runner *r, const char *list, char **text,
 		rc = runner_run(r, strvec_argv(&argv), RUN_READS, &res);
 		strvec_clear(&argv);
 		if (rc != 0) {
-			text_fail(errbuf, errsize, "downloading %s: %s", list,
+			char *shown = text_url_shown(list);
+
+			text_fail(errbuf, errsize, "downloading %s: %s", shown,
 				  run_result_last_err(&res, last,
 						      sizeof(last)));
+			free(shown);
 			run_result_clear(&res);
 			return -1;
 		}
@@ -98,8 +101,11 @@ int checksum_expected(const struct runner *r, const char *sha256,
 	} else {
 		if (read_list(r, list, &text, &len, errbuf, errsize) < 0)
 			return -1;
-		rc = sums_find(text, len, list, name, &c->entry, errbuf,
+		char *shown = text_url_shown(list);
+
+		rc = sums_find(text, len, shown, name, &c->entry, errbuf,
 			       errsize);
+		free(shown);
 		free(text);
 		if (rc < 0)
 			return -1;

@@ -573,7 +573,7 @@ static char *pipeline_text(const struct image_run *m, const char *sink)
 	size_t len = 0;
 
 	if (m->src.url) {
-		source_curl_argv(&words, m->image);
+		source_curl_argv(&words, m->src.shown);
 		text = text_shell_join(strvec_argv(&words));
 		strvec_push(&stages, text);
 		free(text);
@@ -927,7 +927,7 @@ int image_import(const struct host *h, const struct host *here,
 	struct checksum sum;
 	struct image_run m;
 	char errbuf[512];
-	char *s;
+	char *s, *shown;
 	int rc = -1;
 
 	memset(&m, 0, sizeof(m));
@@ -940,7 +940,10 @@ int image_import(const struct host *h, const struct host *here,
 	m.dry = !h->ops->sees_changes(h->ctx);
 	m.fd = -1;
 	m.undo.where = h->name;
-	m.task = xasprintf("importing image %s", image);
+	/* Until the source is parsed: a URL's password is never shown. */
+	shown = text_url_shown(image);
+	m.image = shown;
+	m.task = xasprintf("importing image %s", shown);
 	m.snapshot = xasprintf("%s" TAG_AT_BASE, zvol);
 	m.device = device_path(zvol);
 	m.qemu_device = qemu_path(m.device);
@@ -981,13 +984,13 @@ int image_import(const struct host *h, const struct host *here,
 	if (check_host(&m) < 0)
 		goto done;
 	if (m.plain)
-		host_say(h, "Importing %s (%s, %llu bytes) into %s", image,
+		host_say(h, "Importing %s (%s, %llu bytes) into %s", shown,
 			 m.info.name, (unsigned long long)m.info.virtual_size,
 			 zvol);
 	else
-		host_say(h, "Importing %s (%s) into %s", image, m.src.what,
+		host_say(h, "Importing %s (%s) into %s", shown, m.src.what,
 			 zvol);
-	s = xasprintf("import %s into %s", image, zvol);
+	s = xasprintf("import %s into %s", shown, zvol);
 	h->ops->begin(h->ctx, s);
 	free(s);
 	if (steps_run(steps, &m, &m.undo, m.task) < 0)
@@ -1004,6 +1007,7 @@ int image_import(const struct host *h, const struct host *here,
 done:
 	if (m.fd >= 0)
 		close(m.fd);
+	free(shown);
 	free(m.cache);
 	source_clear(&m.src);
 	free(m.task);

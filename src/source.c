@@ -47,7 +47,9 @@ const char *const *source_unwrap_argv(enum img_wrapper w)
 
 /*
  * -q first: no ~/.curlrc (an "output" or "insecure" line there would
- * change what is fetched). --globoff: [] and {} in a URL are its own
+ * change what is fetched); credentials from ~/.netrc, the place for them
+ * (a URL's own are seen by every user in ps, and qvm masks them in all
+ * it prints). --globoff: [] and {} in a URL are its own
  * characters, never a pattern that fetches several files as one. A
  * transfer that stalls (under a byte a second for two minutes) or a host
  * that does not answer in 30 s is an error, not a wait without end. An
@@ -56,8 +58,8 @@ const char *const *source_unwrap_argv(enum img_wrapper w)
 void source_curl_argv(struct strvec *argv, const char *url)
 {
 	strvec_pushv(argv, (const char *const[]){
-		"curl", "-q", "--fail", "--location", "--silent",
-		"--show-error", "--globoff", "--proto", "=http,https,file",
+		"curl", "-q", "--netrc-optional", "--fail", "--location",
+		"--silent", "--show-error", "--globoff", "--proto", "=http,https,file",
 		"--proto-redir", strncmp(url, "https:", 6) == 0 ? "=https" :
 		"=http,https", "--connect-timeout", "30", "--speed-limit",
 		"1", "--speed-time", "120", url, NULL });
@@ -127,16 +129,20 @@ int source_parse(const char *arg, struct source *s, char *errbuf,
 			return text_fail(errbuf, errsize, "the URL names no "
 					 "file (its path ends in '/')");
 		}
+		s->shown = text_url_shown(arg);
 		return 0;
 	}
 	s->name = last_component(arg, arg + strlen(arg), false);
+	s->shown = xstrdup(arg);
 	return 0;
 }
 
 void source_clear(struct source *s)
 {
 	free(s->name);
+	free(s->shown);
 	s->name = NULL;
+	s->shown = NULL;
 }
 
 /* Reads up to len bytes from fd (a pipe); stops early on an interrupt. */
@@ -178,7 +184,7 @@ static int probe_url(const struct source *s, unsigned char *buf,
 	rc = runner_spawn(argvs, 1, -1, 0, &p, &res);
 	strvec_clear(&argv);
 	if (rc < 0) {
-		text_fail(errbuf, errsize, "downloading %s: %s", s->arg,
+		text_fail(errbuf, errsize, "downloading %s: %s", s->shown,
 			  run_result_last_err(&res, last, sizeof(last)));
 		run_result_clear(&res);
 		return -1;
@@ -191,7 +197,7 @@ static int probe_url(const struct source *s, unsigned char *buf,
 	if (signals_pending())
 		rc = text_fail(errbuf, errsize, "interrupted");
 	else if (*len < SOURCE_PROBE_BYTES && res.status != 0)
-		rc = text_fail(errbuf, errsize, "downloading %s: %s", s->arg,
+		rc = text_fail(errbuf, errsize, "downloading %s: %s", s->shown,
 			       run_result_last_err(&res, last, sizeof(last)));
 	run_result_clear(&res);
 	return rc;
@@ -210,7 +216,7 @@ static int probe_file(const struct source *s, int fd, unsigned char *buf,
 			continue;
 		if (r < 0)
 			return text_fail(errbuf, errsize, "reading %s: %s",
-					 s->arg, strerror(errno));
+					 s->shown, strerror(errno));
 		if (r == 0)
 			break;
 		got += (size_t)r;
@@ -360,7 +366,7 @@ int source_probe(struct source *s, int fd, char *errbuf, size_t errsize)
 	if (s->disk.format == IMG_NOT_A_DISK && s->disk.wrapper != IMG_BARE) {
 		memfd = memfd_create("qvm-probe", MFD_CLOEXEC);
 		if (memfd < 0 || write(memfd, buf, len) != (ssize_t)len) {
-			text_fail(errbuf, errsize, "probing %s: %s", s->arg,
+			text_fail(errbuf, errsize, "probing %s: %s", s->shown,
 				  strerror(errno));
 			goto done;
 		}
@@ -370,7 +376,7 @@ int source_probe(struct source *s, int fd, char *errbuf, size_t errsize)
 		s->codec = s->disk.wrapper;
 		if (peel(s->codec, false, memfd, buf, &len, sub,
 			 sizeof(sub)) < 0) {
-			text_fail(errbuf, errsize, "%s: %s", s->arg, sub);
+			text_fail(errbuf, errsize, "%s: %s", s->shown, sub);
 			goto done;
 		}
 		imgfmt_identify(buf, len, &s->disk);
@@ -379,14 +385,14 @@ int source_probe(struct source *s, int fd, char *errbuf, size_t errsize)
 		s->tar = true;
 		if (peel(s->codec, true, memfd, buf, &len, sub,
 			 sizeof(sub)) < 0) {
-			text_fail(errbuf, errsize, "%s: %s", s->arg, sub);
+			text_fail(errbuf, errsize, "%s: %s", s->shown, sub);
 			goto done;
 		}
 		imgfmt_identify(buf, len, &s->disk);
 	}
 	/* Nothing to import: said before anything is made for it. */
 	if (len == 0) {
-		text_fail(errbuf, errsize, "%s is empty", s->arg);
+		text_fail(errbuf, errsize, "%s is empty", s->shown);
 		goto done;
 	}
 	describe(s, s->codec != IMG_BARE ? &codec : NULL);
@@ -591,7 +597,7 @@ int source_stream_start(const struct source *s, int fd,
 		/* A plain file: read as it is. */
 		st->out = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (st->out < 0)
-			return text_fail(errbuf, errsize, "%s: %s", s->arg,
+			return text_fail(errbuf, errsize, "%s: %s", s->shown,
 					 strerror(errno));
 		st->plain[0] = st->out;
 	}
@@ -731,12 +737,12 @@ int source_stream_finish(const struct source *s, struct source_stream *st,
 	 * decoder says why. */
 	if (fetched && fetch.status != 0 &&
 	    !(fetch.status == 23 && !st->tee && decoded)) {
-		rc = text_fail(errbuf, errsize, "downloading %s: %s", s->arg,
+		rc = text_fail(errbuf, errsize, "downloading %s: %s", s->shown,
 			       run_result_last_err(&fetch, last, sizeof(last)));
 		goto done;
 	}
 	if (st->tee && st->tee_err) {
-		rc = text_fail(errbuf, errsize, "downloading %s: %s", s->arg,
+		rc = text_fail(errbuf, errsize, "downloading %s: %s", s->shown,
 			       strerror(st->tee_err));
 		goto done;
 	}
@@ -744,7 +750,7 @@ int source_stream_finish(const struct source *s, struct source_stream *st,
 	if (decoded && dec_rc < 0 &&
 	    !(s->tar && st->dec.status == 128 + SIGPIPE)) {
 		rc = text_fail(errbuf, errsize, "decompressing %s: %s",
-			       s->arg, why);
+			       s->shown, why);
 		goto done;
 	}
 	if (s->url && !st->tee && !lib && n) {
@@ -752,7 +758,7 @@ int source_stream_finish(const struct source *s, struct source_stream *st,
 		if (chain[0].status != 0 &&
 		    !(chain[0].status == 23 && n > 1)) {
 			rc = text_fail(errbuf, errsize, "downloading %s: %s",
-				       s->arg, run_result_last_err(&chain[0],
+				       s->shown, run_result_last_err(&chain[0],
 							last, sizeof(last)));
 			goto done;
 		}
@@ -764,10 +770,10 @@ int source_stream_finish(const struct source *s, struct source_stream *st,
 		run_result_last_err(&chain[i], last, sizeof(last));
 		if (s->tar && i + 1 == n)
 			rc = text_fail(errbuf, errsize, "reading the tar "
-				       "archive %s: %s", s->arg, last);
+				       "archive %s: %s", s->shown, last);
 		else
 			rc = text_fail(errbuf, errsize, "decompressing %s: %s",
-				       s->arg, last);
+				       s->shown, last);
 		goto done;
 	}
 	if (s->tar && n) {
@@ -839,7 +845,8 @@ uint64_t source_url_length(const struct source *s)
 	if (!s->url || strncmp(s->arg, "file:", 5) == 0)
 		return 0;
 	strvec_pushv(&argv, (const char *const[]){
-		"curl", "-q", "--head", "--silent", "--location", "--globoff",
+		"curl", "-q", "--netrc-optional", "--head", "--silent",
+		"--location", "--globoff",
 		"--max-time", "10", "--proto", "=http,https", "--proto-redir",
 		strncmp(s->arg, "https:", 6) == 0 ? "=https" : "=http,https",
 		s->arg, NULL });

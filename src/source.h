@@ -47,7 +47,9 @@
 #define SOURCE_LAYER_BYTES (64u * 1024)
 
 struct source {
-	const char *arg;	/* as given */
+	const char *arg;	/* as given: what is fetched */
+	char *shown;		/* arg as messages show it: a URL's
+				 * password masked (text_url_shown) */
 	bool url;
 	char *name;		/* file name, for the checksum list */
 	enum img_wrapper codec;	/* IMG_BARE or a compression */

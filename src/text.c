@@ -180,3 +180,29 @@ char *text_shell_join(const char *const *argv)
 	strvec_clear(&words);
 	return line;
 }
+
+char *text_url_shown(const char *url)
+{
+	const char *sep = strstr(url, "://");
+	const char *host, *end, *at, *colon;
+	char *shown;
+
+	if (!sep)
+		return xstrdup(url);
+	host = sep + 3;
+	end = host + strcspn(host, "/?#");
+	at = NULL;
+	for (const char *p = host; p < end; p++)
+		if (*p == '@')
+			at = p;
+	if (!at)
+		return xstrdup(url);
+	colon = memchr(host, ':', (size_t)(at - host));
+	if (!colon)
+		return xstrdup(url);	/* a user name alone is no secret */
+	shown = xmalloc(strlen(url) + 4);
+	memcpy(shown, url, (size_t)(colon + 1 - url));
+	strcpy(shown + (colon + 1 - url), "***");
+	strcat(shown, at);
+	return shown;
+}

@@ -38,4 +38,8 @@ char *text_shell_quote(const char *s);
 /* The words of argv, each quoted so, joined by spaces; malloc'd. */
 char *text_shell_join(const char *const *argv);
 
+/* A URL as qvm shows it: the password in it (scheme://user:PASSWORD@host)
+ * replaced by "***"; anything else as it is. malloc'd. */
+char *text_url_shown(const char *url);
+
 #endif

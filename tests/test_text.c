@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -52,12 +53,34 @@ static void one_byte_over_is_marked(void **state)
 	assert_int_equal(buf[strlen(buf) - 1], 'Z');
 }
 
+/* A URL's password is masked; nothing else changes. */
+static void a_urls_password_is_masked(void **state)
+{
+	static const char *const cases[][2] = {
+		{ "https://u:pw@h/p/x.raw", "https://u:***@h/p/x.raw" },
+		{ "http://u:p:w@h:8080/a@b", "http://u:***@h:8080/a@b" },
+		{ "http://u@h/x", "http://u@h/x" },
+		{ "http://h/x?a=b@c", "http://h/x?a=b@c" },
+		{ "/srv/images/u:pw@x.raw", "/srv/images/u:pw@x.raw" },
+		{ "file:///a:b@c", "file:///a:b@c" },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *shown = text_url_shown(cases[i][0]);
+
+		assert_string_equal(shown, cases[i][1]);
+		free(shown);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(a_message_that_fits_is_whole),
 		cmocka_unit_test(a_long_message_keeps_its_start_and_end),
 		cmocka_unit_test(one_byte_over_is_marked),
+		cmocka_unit_test(a_urls_password_is_masked),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

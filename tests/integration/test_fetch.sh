@@ -243,6 +243,24 @@ if command -v script >/dev/null; then
 	done
 fi
 
+# A password in a URL is never shown: not in the progress, not in an
+# Error line, not in the dry run's script.
+AUTH=http://alice:s3cret@127.0.0.1:$PORT
+N=$((N + 1))
+run_qvm image "$AUTH/disk.raw.xz" "tank/v$N"
+check "a URL with a password: imported ($ERR)" [ "$RC" -eq 0 ]
+check "a URL with a password: shown masked" \
+	eval 'contains "$OUT" "alice:***@127.0.0.1" && ! contains "$OUT$ERR" s3cret'
+run_qvm image "$AUTH/nope.raw.xz" tank/nope
+check "a URL with a password, 404: masked in the Error line" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "alice:***@" && ! contains "$OUT$ERR" s3cret'
+run_qvm -n image --checksums "$AUTH/SHA256SUMS" "$AUTH/disk.raw.xz" tank/nope
+check "a URL with a password, -n: masked in the script" \
+	eval '[ "$RC" -eq 0 ] && contains "$OUT" "alice:***@" && ! contains "$OUT$ERR" s3cret'
+run_qvm image --checksums "$AUTH/NOSUMS" "$AUTH/disk.raw.xz" tank/nope
+check "a URL with a password, list 404: masked in the Error line" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "alice:***@" && ! contains "$OUT$ERR" s3cret'
+
 # A URL longer than the message's buffer: the reason at its end is kept.
 long=$(printf 'q%.0s' $(seq 1100))
 refuses "a 404 on a 1100-character URL" "[...]|returned error: 404" \
