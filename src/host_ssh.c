@@ -18,16 +18,19 @@
 #include "msg.h"
 #include "progress.h"
 #include "signals.h"
+#include "ssh_exec.h"
 #include "strvec.h"
 #include "text.h"
 
 #define CONNECT_TIMEOUT_S 15
 #define MASTER_ERR "master.err"
+#define EXEC_ERR "exec.err"
 
 extern char **environ;
 
 static bool master_alive(struct host_ssh *s, unsigned wait_ms);
 static int ensure_master(struct host_ssh *s);
+static void exec_stop(struct host_ssh *s, char *why, size_t whysize);
 static int spawn(const char *const *argv, int in, int out, int err,
 		 pid_t *pid);
 
@@ -125,14 +128,16 @@ static void remote_argv(const struct host_ssh *s, const char *const *argv,
 	strvec_clear(&cmd);
 }
 
-/* ssh says 255 for its own failures (the connection), the command's
- * status otherwise. */
+/*
+ * Through the executor (ssh_exec.h): the runner's contract. When the
+ * connection or the executor ends meanwhile, 255 (as ssh says its own
+ * failures) and a reason that says which.
+ */
 static int ssh_run_in(struct host_ssh *s, const char *const *argv,
 		      enum run_effect effect, int in_fd,
 		      struct run_result *res)
 {
-	struct strvec full = STRVEC_INIT;
-	struct runner_stdin in = { in_fd };
+	char why[512];
 	int rc;
 
 	if (ensure_master(s) < 0) {
@@ -144,22 +149,23 @@ static int ssh_run_in(struct host_ssh *s, const char *const *argv,
 		res->status = 255;
 		return 255;
 	}
-	remote_argv(s, argv, &full);
-	rc = runner_real_run(in_fd >= 0 ? &in : NULL, strvec_argv(&full),
-			     effect, res);
-	strvec_clear(&full);
-	/* ssh's own failure: say so when it was the connection that ended
-	 * (the master goes with it), whatever the command's last words. */
-	if (rc == 255 && !master_alive(s, 500)) {
-		char *err = xasprintf("%sssh: the connection to %s was lost "
-				      "while '%s' ran\n", res->err, s->target,
-				      argv[0]);
-
-		free(res->err);
-		res->err = err;
-		res->err_len = strlen(err);
-	}
-	return rc;
+	rc = ssh_exec_run(&s->exec, argv, effect, in_fd, res);
+	if (rc != SSH_EXEC_LOST)
+		return rc;
+	exec_stop(s, why, sizeof(why));
+	if (!*why)
+		snprintf(why, sizeof(why), "%s", res->err);
+	free(res->err);
+	/* The master goes with its connection. */
+	if (!master_alive(s, 500))
+		res->err = xasprintf("ssh: the connection to %s was lost "
+				     "while '%s' ran\n", s->target, argv[0]);
+	else
+		res->err = xasprintf("qvm's executor on %s ended while '%s' "
+				     "ran (%s)\n", s->target, argv[0], why);
+	res->err_len = strlen(res->err);
+	res->status = 255;
+	return 255;
 }
 
 static int ssh_run(void *ctx, const char *const *argv,
@@ -662,10 +668,12 @@ static const struct host_ops ssh_ops = {
 
 /* ---- the connection ---- */
 
-/* ssh's last words, from the master's stderr file. */
-static void master_said(const struct host_ssh *s, char *buf, size_t size)
+/* ssh's last words, from the stderr file name (MASTER_ERR, EXEC_ERR);
+ * "" if none. */
+static void ssh_said(const struct host_ssh *s, const char *name, char *buf,
+		     size_t size)
 {
-	char *path = xasprintf("%s/%s", s->dir, MASTER_ERR);
+	char *path = xasprintf("%s/%s", s->dir, name);
 	struct run_result res = RUN_RESULT_INIT;
 	FILE *f = fopen(path, "re");
 	char text[4096];
@@ -680,6 +688,8 @@ static void master_said(const struct host_ssh *s, char *buf, size_t size)
 	res.err_len = n;
 	res.status = 255;
 	run_result_last_err(&res, buf, size);
+	if (!*text)
+		*buf = '\0';
 	free(path);
 }
 
@@ -724,7 +734,7 @@ static int start_master(struct host_ssh *s, char *why, size_t whysize)
 {
 	struct strvec argv = STRVEC_INIT;
 	char *errpath = xasprintf("%s/%s", s->dir, MASTER_ERR);
-	struct timespec poll = { 0, 10 * 1000000L };
+	struct timespec poll = { 0, 2 * 1000000L };
 	struct stat st;
 	int rc, status, null, err;
 
@@ -759,12 +769,14 @@ static int start_master(struct host_ssh *s, char *why, size_t whysize)
 		return -1;
 	}
 	/* Up once its control socket is there; gone if it gave up. */
-	for (int i = 0; i < (CONNECT_TIMEOUT_S + 5) * 100; i++) {
+	for (int i = 0; i < (CONNECT_TIMEOUT_S + 5) * 500; i++) {
 		if (stat(s->socket, &st) == 0 && S_ISSOCK(st.st_mode))
 			return 0;
 		if (waitpid(s->master, &status, WNOHANG) == s->master) {
 			s->master = 0;
-			master_said(s, why, whysize);
+			ssh_said(s, MASTER_ERR, why, whysize);
+			if (!*why)
+				snprintf(why, whysize, "ssh ended");
 			return -1;
 		}
 		if (signals_interrupting()) {
@@ -796,6 +808,115 @@ static bool master_alive(struct host_ssh *s, unsigned wait_ms)
 	return false;
 }
 
+/* Waits up to wait_ms for pid to end: its wait status, or -1 (it runs). */
+static int reap(pid_t pid, unsigned wait_ms)
+{
+	int status;
+
+	for (unsigned t = 0;; t += 2) {
+		pid_t got = waitpid(pid, &status, WNOHANG);
+
+		if (got == pid || (got < 0 && errno != EINTR))
+			return got == pid ? status : 0;
+		if (t >= wait_ms)
+			return -1;
+		nanosleep(&(struct timespec){ 0, 2000000L }, NULL);
+	}
+}
+
+/*
+ * Starts the executor there (ssh_exec.h), a session of the master, and
+ * waits for its first answer. 0, or -1 with why.
+ */
+static int exec_start(struct host_ssh *s, char *why, size_t whysize)
+{
+	struct strvec argv = STRVEC_INIT, prog = STRVEC_INIT;
+	char *errpath = xasprintf("%s/%s", s->dir, EXEC_ERR);
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err, rc, e;
+	char *line;
+
+	s->exec.limit = RUN_CAPTURE_MAX;
+	ssh_options(s, &argv);
+	strvec_pushv(&argv, (const char *const[]){ "-o", "ControlMaster=no",
+						   s->target, "--", NULL });
+	ssh_exec_argv(&prog, RUN_CAPTURE_MAX);
+	line = text_shell_join(strvec_argv(&prog));
+	strvec_push(&argv, line);
+	free(line);
+	strvec_clear(&prog);
+	err = open(errpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	free(errpath);
+	if (err < 0 || pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		rc = errno;
+	else
+		rc = spawn(strvec_argv(&argv), in[0], out[1], err,
+			   &s->exec.pid);
+	strvec_clear(&argv);
+	if (err >= 0)
+		close(err);
+	if (in[0] >= 0)
+		close(in[0]);
+	if (out[1] >= 0)
+		close(out[1]);
+	s->exec.to = in[1];
+	s->exec.from = out[0];
+	if (rc != 0) {
+		s->exec.pid = 0;
+		exec_stop(s, why, whysize);
+		snprintf(why, whysize, "ssh: %s", rc == ENOENT ?
+			 "command not found" : strerror(rc));
+		return -1;
+	}
+	if (ssh_exec_ping(&s->exec, (CONNECT_TIMEOUT_S + 5) * 1000) == 0)
+		return 0;
+	e = errno;
+	exec_stop(s, why, whysize);
+	if (e == EINTR)
+		snprintf(why, whysize, "interrupted");
+	else if (!*why)
+		snprintf(why, whysize, "%s", e == ETIMEDOUT ? "no answer" :
+			 "it ended at once");
+	return -1;
+}
+
+/*
+ * Ends the executor: its standard input closed, it exits (and so does
+ * its ssh); one that does not is terminated. Its last words (ssh's, or
+ * the remote python's) in why, "" if none; "(qvm needs python3 there)"
+ * when the remote shell did not find it.
+ */
+static void exec_stop(struct host_ssh *s, char *why, size_t whysize)
+{
+	int status = 0;
+
+	if (s->exec.to >= 0)
+		close(s->exec.to);
+	if (s->exec.from >= 0)
+		close(s->exec.from);
+	s->exec.to = s->exec.from = -1;
+	if (s->exec.pid > 0) {
+		status = reap(s->exec.pid, 2000);
+		if (status < 0) {
+			kill(s->exec.pid, SIGTERM);
+			status = reap(s->exec.pid, 2000);
+		}
+		if (status < 0) {
+			kill(s->exec.pid, SIGKILL);
+			status = reap(s->exec.pid, 2000);
+		}
+	}
+	s->exec.pid = 0;
+	if (!why)
+		return;
+	ssh_said(s, EXEC_ERR, why, whysize);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 127) {
+		size_t n = strlen(why);
+
+		snprintf(why + n, whysize - n, "%s(qvm needs python3 there)",
+			 n ? " " : "");
+	}
+}
+
 /*
  * Before each remote command: a master that has ended (the connection
  * dropped, or was killed) is replaced by a new one, so that the rest of
@@ -809,11 +930,26 @@ static int ensure_master(struct host_ssh *s)
 
 	if (s->unreachable)
 		return -1;
-	if (master_alive(s, 0))
-		return 0;
+	if (master_alive(s, 0)) {
+		if (s->exec.pid > 0 && reap(s->exec.pid, 0) < 0)
+			return 0;
+		if (s->exec.pid > 0)
+			exec_stop(s, NULL, 0);
+		msg_info("qvm's executor on %s ended; starting it again",
+			 s->target);
+		if (exec_start(s, why, sizeof(why)) == 0)
+			return 0;
+		s->unreachable = xasprintf("qvm's executor on %s ended and "
+					   "cannot be started again (%s)",
+					   s->target, why);
+		return -1;
+	}
 	msg_info("The connection to %s was lost; connecting again",
 		 s->target);
-	if (start_master(s, why, sizeof(why)) == 0)
+	/* Its executor went with it. */
+	exec_stop(s, NULL, 0);
+	if (start_master(s, why, sizeof(why)) == 0 &&
+	    exec_start(s, why, sizeof(why)) == 0)
 		return 0;
 	if (s->master > 0)
 		kill(s->master, SIGTERM);
@@ -830,6 +966,7 @@ int host_ssh_open(struct host_ssh *s, const char *spec, const char *task)
 	char errbuf[512];
 
 	memset(s, 0, sizeof(*s));
+	s->exec.to = s->exec.from = -1;
 	if (host_ssh_parse(spec, &s->target, &s->port, errbuf,
 			   sizeof(errbuf)) < 0)
 		return msg_error(task, "%s", errbuf);
@@ -855,6 +992,14 @@ int host_ssh_open(struct host_ssh *s, const char *spec, const char *task)
 		msg_error(task, "cannot reach %s%s%s over SSH: %s; nothing was "
 			  "changed", s->target, s->port ? " port " : "",
 			  s->port ? s->port : "", errbuf);
+		host_ssh_close(s);
+		return -1;
+	}
+	if (exec_start(s, errbuf, sizeof(errbuf)) < 0) {
+		msg_error(task, "cannot run commands on %s%s%s over SSH: %s; "
+			  "nothing was changed", s->target,
+			  s->port ? " port " : "", s->port ? s->port : "",
+			  errbuf);
 		host_ssh_close(s);
 		return -1;
 	}
@@ -902,35 +1047,25 @@ static void remove_temps(struct host_ssh *s)
 
 void host_ssh_close(struct host_ssh *s)
 {
-	int status;
-
 	if (s->target)
 		remove_temps(s);
-
-	/* Not when it has ended already (the connection dropped). */
-	if (s->master > 0 && waitpid(s->master, &status, WNOHANG) == 0) {
-		struct strvec argv = STRVEC_INIT;
-		struct run_result res;
-
-		ssh_options(s, &argv);
-		strvec_pushv(&argv, (const char *const[]){ "-O", "exit",
-							   s->target, NULL });
-		runner_real_run(NULL, strvec_argv(&argv), RUN_COMMITS, &res);
-		run_result_clear(&res);
-		strvec_clear(&argv);
-		/* It ends once the socket is closed; make sure. */
-		for (int i = 0; i < 40; i++) {
-			if (waitpid(s->master, &status, WNOHANG) == s->master)
-				break;
-			if (i == 20)
-				kill(s->master, SIGTERM);
-			nanosleep(&(struct timespec){ 0, 50000000L }, NULL);
+	exec_stop(s, NULL, 0);
+	/* Not when it has ended already (the connection dropped). ssh ends
+	 * a master on SIGTERM as on "ssh -O exit", without another ssh. */
+	if (s->master > 0 && reap(s->master, 0) < 0) {
+		kill(s->master, SIGTERM);
+		if (reap(s->master, 2000) < 0) {
+			kill(s->master, SIGKILL);
+			reap(s->master, 2000);
 		}
 	}
 	s->master = 0;
 	if (s->dir) {
 		char *p = xasprintf("%s/%s", s->dir, MASTER_ERR);
 
+		unlink(p);
+		free(p);
+		p = xasprintf("%s/%s", s->dir, EXEC_ERR);
 		unlink(p);
 		free(p);
 		if (s->socket)
