@@ -14,8 +14,10 @@
 
 /*
  * The executor (the protocol: ssh_exec.h). Python 3.5 or later, nothing
- * but its standard library; fork and exec rather than subprocess, which
- * would double its start-up. The command's output is read until both
+ * but its standard library; posix_spawnp (3.8), else fork and exec,
+ * rather than subprocess, which would double its start-up. A forked
+ * python child that runs python (execvp's PATH search) copies its pages:
+ * posix_spawnp's vfork does not, 1 ms less a command. The command's output is read until both
  * pipes close (as runner.c's drain: a grandchild that keeps them is
  * waited for), its standard input written as it reads.
  */
@@ -36,13 +38,18 @@ static const char executor_py[] =
 	"def sig(p,s):\n"
 	" try:os.killpg(p,s)\n"
 	" except OSError:pass\n"
+	"D=(signal.SIGPIPE,signal.SIGXFSZ,signal.SIGINT)\n"
 	"def start(a,i,o,e):\n"
+	" if hasattr(os,'posix_spawnp'):\n"
+	"  x=os.POSIX_SPAWN_DUP2\n"
+	"  try:return os.posix_spawnp(a[0],a,os.environ,setsid=True,"
+	"setsigdef=D,file_actions=[(x,i,0),(x,o,1),(x,e,2)]),0\n"
+	"  except OSError as x:return 0,x.errno or 5\n"
 	" r,w=os.pipe();p=os.fork()\n"
 	" if p==0:\n"
 	"  try:\n"
 	"   os.setsid()\n"
-	"   for s in(signal.SIGPIPE,signal.SIGXFSZ,signal.SIGINT):"
-	"signal.signal(s,signal.SIG_DFL)\n"
+	"   for s in D:signal.signal(s,signal.SIG_DFL)\n"
 	"   os.dup2(i,0);os.dup2(o,1);os.dup2(e,2);os.execvp(a[0],a)\n"
 	"  except OSError as x:os.write(w,struct.pack('>i',x.errno or 5))\n"
 	"  os._exit(127)\n"
@@ -64,7 +71,8 @@ static const char executor_py[] =
 	" if x:\n"
 	"  for f in(o[0],e[0]):os.close(f)\n"
 	"  if w>=0:os.close(w)\n"
-	"  os.waitpid(p,0);return -1,x,b'',0,b'',0\n"
+	"  if p:os.waitpid(p,0)\n"
+	"  return -1,x,b'',0,b'',0\n"
 	" k={o[0]:bytearray(),e[0]:bytearray()};n={o[0]:0,e[0]:0}\n"
 	" op=[o[0],e[0]];t=0\n"
 	" while op:\n"
