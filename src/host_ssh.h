@@ -14,10 +14,10 @@
  * login shell (7-12 ms each). It is the same command that "-n -H" prints
  * (ssh [-p PORT] HOST -- 'PROG' 'ARG'...): only the transport differs.
  * host_ssh_close() ends the executor (its standard input closed) and the
- * master (SIGTERM), and removes the directory. Files are written by a
- * remote sh that gets their bytes on its standard input (from memory:
- * memfd_create, nothing on the local disk) into a temporary file beside
- * the target, then link(1)s it: atomic, and never over an existing file.
+ * master (SIGTERM), and removes the directory. Files are written by the
+ * executor itself (their bytes in the request, from memory: nothing on
+ * the local disk) into a temporary file beside the target, then linked:
+ * atomic, and never over an existing file.
  * An image is streamed into a remote device by one remote python3
  * process that reads frames (offset, length, bytes: copy_data()'s runs
  * of data, nothing for holes and zero blocks) on its standard input,

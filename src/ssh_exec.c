@@ -98,6 +98,19 @@ static const char executor_py[] =
 	" s=os.waitpid(p,0)[1]\n"
 	" s=os.WEXITSTATUS(s) if os.WIFEXITED(s) else 128+os.WTERMSIG(s)\n"
 	" return s,0,k[o[0]],n[o[0]],k[e[0]],n[e[0]]\n"
+	/* A file made whole or not at all, never over another (link). */
+	"def write(p,m,d):\n"
+	" t=p+b'.qvm'+os.urandom(6).hex().encode();f=-1;c=0\n"
+	" try:\n"
+	"  f=os.open(t,os.O_WRONLY|os.O_CREAT|os.O_EXCL,0o600);c=1\n"
+	"  v=memoryview(d)\n"
+	"  while v:v=v[os.write(f,v):]\n"
+	"  os.fchmod(f,m);os.close(f);f=-1;os.link(t,p);return 0,b''\n"
+	" except OSError as x:\n"
+	"  return x.errno or 5,('%s: %s'%(os.fsdecode(p),x.strerror)).encode()\n"
+	" finally:\n"
+	"  if f>=0:os.close(f)\n"
+	"  if c:os.unlink(t)\n"
 	"while 1:\n"
 	" t=take(1)\n"
 	" if t==b'P':put(b'P')\n"
@@ -106,6 +119,9 @@ static const char executor_py[] =
 	"  d=take(num('Q')) if take(1)==b'1' else None\n"
 	"  s,x,o,no,e,ne=run(a,d)\n"
 	"  put(b'X'+struct.pack('>iiQQII',s,x,no,ne,len(o),len(e))+o+e)\n"
+	" elif t==b'W':\n"
+	"  p=take(num('I'));m=num('I');x,e=write(p,m,take(num('Q')))\n"
+	"  put(b'X'+struct.pack('>iiQQII',x and 1,x,0,len(e),0,len(e))+e)\n"
 	" elif t!=b'K':sys.exit('qvm executor: unknown request %r'%t)\n";
 
 #define REPLY_HEADER 33
@@ -268,15 +284,60 @@ static int lost(struct run_result *res, const char *why)
 	return SSH_EXEC_LOST;
 }
 
+/*
+ * Sends the request, reads the answer ('X') into res: its status, what it
+ * printed; its errno in *err. The status, or SSH_EXEC_LOST.
+ */
+static int exchange(struct ssh_exec *x, struct buf *req, bool stoppable,
+		    struct run_result *res, int *err, const char **over)
+{
+	unsigned char h[REPLY_HEADER];
+	bool stopped = false;
+	uint64_t out_total, err_total;
+	size_t out_kept, err_kept;
+	int rc, status;
+
+	/* One write: one packet for ssh, no wait for an ACK between two. */
+	rc = put_all(x->to, req->p, req->len);
+	free(req->p);
+	if (rc < 0 || get(x, h, sizeof(h), stoppable, &stopped) < 0)
+		return lost(res, "it ended");
+	status = (int)(int32_t)be(h + 1, 4);
+	*err = (int)(int32_t)be(h + 5, 4);
+	out_total = be(h + 9, 8);
+	err_total = be(h + 17, 8);
+	out_kept = (size_t)be(h + 25, 4);
+	err_kept = (size_t)be(h + 29, 4);
+	if (h[0] != 'X' || out_kept > x->limit || err_kept > x->limit ||
+	    out_kept > out_total || err_kept > err_total || status < -1 ||
+	    status > 255)
+		return lost(res, "it answered what is not qvm's protocol");
+	res->out = xmalloc(out_kept + 1);
+	res->err = xmalloc(err_kept + 1);
+	if (get(x, res->out, out_kept, stoppable, &stopped) < 0 ||
+	    get(x, res->err, err_kept, stoppable, &stopped) < 0) {
+		run_result_clear(res);
+		return lost(res, "it ended");
+	}
+	res->out[out_kept] = res->err[err_kept] = '\0';
+	res->out_len = out_kept;
+	res->err_len = err_kept;
+	res->status = status;
+	/* Never hand on cut output as if it were all. */
+	if (out_total > x->limit || err_total > x->limit) {
+		*over = out_total > x->limit ? "stdout" : "stderr";
+		res->status = RUN_OUTPUT_TOO_LONG;
+	}
+	return res->status;
+}
+
 int ssh_exec_run(struct ssh_exec *x, const char *const *argv,
 		 enum run_effect effect, int in_fd, struct run_result *res)
 {
 	struct buf req = { NULL, 0, 0 };
-	unsigned char h[REPLY_HEADER];
-	bool stoppable = effect != RUN_COMMITS, stopped = false;
-	uint64_t out_total, err_total;
-	size_t argc = 0, out_kept, err_kept;
-	int status, err;
+	const char *over = NULL;
+	size_t argc = 0;
+	int rc, err = 0;
 
 	memset(res, 0, sizeof(*res));
 	while (argv[argc])
@@ -313,50 +374,44 @@ int ssh_exec_run(struct ssh_exec *x, const char *const *argv,
 	} else {
 		buf_add(&req, "0", 1);
 	}
-	/* One write: one packet for ssh, no wait for an ACK between two. */
-	err = put_all(x->to, req.p, req.len);
-	free(req.p);
-	if (err < 0 || get(x, h, sizeof(h), stoppable, &stopped) < 0)
-		return lost(res, "it ended");
-	status = (int)(int32_t)be(h + 1, 4);
-	err = (int)(int32_t)be(h + 5, 4);
-	out_total = be(h + 9, 8);
-	err_total = be(h + 17, 8);
-	out_kept = (size_t)be(h + 25, 4);
-	err_kept = (size_t)be(h + 29, 4);
-	if (h[0] != 'X' || out_kept > x->limit || err_kept > x->limit ||
-	    out_kept > out_total || err_kept > err_total || status < -1 ||
-	    status > 255)
-		return lost(res, "it answered what is not qvm's "
-			    "protocol");
-	res->out = xmalloc(out_kept + 1);
-	res->err = xmalloc(err_kept + 1);
-	if (get(x, res->out, out_kept, stoppable, &stopped) < 0 ||
-	    get(x, res->err, err_kept, stoppable, &stopped) < 0) {
-		run_result_clear(res);
-		return lost(res, "it ended");
-	}
-	res->out[out_kept] = res->err[err_kept] = '\0';
-	res->out_len = out_kept;
-	res->err_len = err_kept;
-	res->status = status;
-	if (status == RUN_SPAWN_FAILED) {
+	rc = exchange(x, &req, effect != RUN_COMMITS, res, &err, &over);
+	if (rc == RUN_SPAWN_FAILED) {
 		res->spawn_errno = err;
 		free(res->err);
 		res->err = err == ENOENT ?
 			xasprintf("%s: command not found", argv[0]) :
 			xasprintf("%s: %s", argv[0], strerror(err));
 		res->err_len = strlen(res->err);
-	} else if (out_total > x->limit || err_total > x->limit) {
-		/* Never hand on cut output as if it were all. */
+	} else if (rc == RUN_OUTPUT_TOO_LONG) {
 		free(res->err);
 		res->err = xasprintf("%s: printed more than %zu bytes on %s "
 				     "(qvm's limit); its output was not used",
-				     argv[0], x->limit,
-				     out_total > x->limit ? "stdout" :
-				     "stderr");
+				     argv[0], x->limit, over);
 		res->err_len = strlen(res->err);
-		res->status = RUN_OUTPUT_TOO_LONG;
 	}
-	return res->status;
+	return rc;
+}
+
+int ssh_exec_write(struct ssh_exec *x, const char *path, mode_t mode,
+		   const char *data, size_t len, struct run_result *res)
+{
+	struct buf req = { NULL, 0, 0 };
+	const char *over = NULL;
+	int rc, err = 0;
+
+	memset(res, 0, sizeof(*res));
+	buf_add(&req, "W", 1);
+	buf_be(&req, strlen(path), 4);
+	buf_add(&req, path, strlen(path));
+	buf_be(&req, (uint64_t)mode & 07777, 4);
+	buf_be(&req, len, 8);
+	if (len)
+		buf_add(&req, data, len);
+	rc = exchange(x, &req, false, res, &err, &over);
+	if (rc == SSH_EXEC_LOST)
+		return rc;
+	if (rc == 0)
+		return 0;
+	errno = err > 0 ? err : EIO;
+	return -1;
 }

@@ -13,6 +13,7 @@
  *       '0' | '1' u64 len, bytes             run argv (stdin: /dev/null,
  *                                            or those bytes)
  *   'K'                                      stop the command that runs
+ *   'W' u32 len, path, u32 mode, u64 len, bytes  write a file
  * and answers each run with one frame:
  *   'X' i32 status, i32 errno, u64 stdout total, u64 stderr total,
  *       u32 stdout kept, u32 stderr kept, the kept bytes
@@ -24,8 +25,13 @@
  * than limit is RUN_OUTPUT_TOO_LONG here). On 'K' it sends the command's
  * process group SIGTERM, and SIGKILL 5 s later; when its standard input
  * ends (qvm or the connection is gone) it does the same and exits.
+ * A file is written into a new file beside it (O_EXCL, mode 0600), which
+ * gets the mode and is then linked to the path (never over anything
+ * there) and removed: the path appears whole or not at all; its answer
+ * is an 'X' of status 0, or 1 with the errno and "PATH: reason".
  *
- * It touches nothing itself: only the commands it is given do.
+ * It touches nothing itself but the files it is asked to write: only the
+ * commands it is given do.
  */
 #ifndef QVM_SSH_EXEC_H
 #define QVM_SSH_EXEC_H
@@ -61,5 +67,11 @@ int ssh_exec_ping(struct ssh_exec *x, unsigned timeout_ms);
  * is stopped there unless effect is RUN_COMMITS. */
 int ssh_exec_run(struct ssh_exec *x, const char *const *argv,
 		 enum run_effect effect, int in_fd, struct run_result *res);
+
+/* Creates path there, which must not exist, holding the len bytes of
+ * data with mode (exactly), atomically (a temporary file linked). 0, -1
+ * with errno and res->err ("PATH: reason"), or SSH_EXEC_LOST. */
+int ssh_exec_write(struct ssh_exec *x, const char *path, mode_t mode,
+		   const char *data, size_t len, struct run_result *res);
 
 #endif

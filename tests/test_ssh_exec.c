@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -335,6 +336,58 @@ static void its_input_closed_stops_the_command(void **state)
 	unlink(pidfile);
 }
 
+static void a_file_written_whole_never_over_another(void **state)
+{
+	struct ssh_exec x;
+	struct run_result res;
+	char path[128], data[70000], got[70001];
+	struct stat st;
+	FILE *f;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/user-data", tmpdir);
+	for (size_t i = 0; i < sizeof(data); i++)
+		data[i] = (char)(i % 251);
+	start(&x, RUN_CAPTURE_MAX);
+	assert_int_equal(ssh_exec_write(&x, path, 0640, data, sizeof(data),
+					&res), 0);
+	run_result_clear(&res);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 07777, 0640);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	assert_int_equal(fread(got, 1, sizeof(got), f), sizeof(data));
+	fclose(f);
+	assert_memory_equal(got, data, sizeof(data));
+	/* Not over what is there: refused, and it is untouched. */
+	assert_int_equal(ssh_exec_write(&x, path, 0600, "new", 3, &res), -1);
+	assert_int_equal(errno, EEXIST);
+	assert_non_null(strstr(res.err, "user-data: File exists"));
+	run_result_clear(&res);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, sizeof(data));
+	assert_int_equal(st.st_mode & 07777, 0640);
+	unlink(path);
+	/* Nowhere to go: its reason. */
+	snprintf(path, sizeof(path), "%s/nodir/meta-data", tmpdir);
+	assert_int_equal(ssh_exec_write(&x, path, 0600, "", 0, &res), -1);
+	assert_int_equal(errno, ENOENT);
+	assert_non_null(strstr(res.err, "No such file or directory"));
+	run_result_clear(&res);
+	/* Nothing else is left beside them (the temporary files). */
+	assert_int_equal(rmdir(tmpdir), 0);
+	assert_int_equal(mkdir(tmpdir, 0700), 0);
+	/* An empty one, mode 0600. */
+	snprintf(path, sizeof(path), "%s/empty", tmpdir);
+	assert_int_equal(ssh_exec_write(&x, path, 0600, "", 0, &res), 0);
+	run_result_clear(&res);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_size, 0);
+	assert_int_equal(st.st_mode & 07777, 0600);
+	unlink(path);
+	stop(&x);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -347,6 +400,7 @@ int main(void)
 		cmocka_unit_test(an_interrupt_stops_the_command_there),
 		cmocka_unit_test(the_executor_killed_is_lost),
 		cmocka_unit_test(its_input_closed_stops_the_command),
+		cmocka_unit_test(a_file_written_whole_never_over_another),
 	};
 	int rc;
 
