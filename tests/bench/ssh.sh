@@ -11,7 +11,7 @@
 #      over SSH against the image's non-zero data;
 #   3. the parts of a run over SSH (QVM_BENCH_SSH_PART_RUNS times each):
 #      the handshake, the executor's start, one command as qvm ran each
-#      before its executor.
+#      before its executor; and ssh alone carrying the image's data.
 # Targets: each at most 1.5 x local wall. Prints a Markdown section.
 set -euo pipefail
 
@@ -167,6 +167,19 @@ for _ in $(seq "$PART_RUNS"); do
 	master_down
 	ms "$t0" "$t1" >> "$WORK/out/hs-classic"
 done
+# What bounds the import: ssh alone carrying as many bytes as the image's
+# data (zeros, into cat > /dev/null there), with qvm's cipher choice.
+master_up -o Ciphers=^aes128-gcm@openssh.com,aes256-gcm@openssh.com
+: > "$WORK/out/carry"
+for _ in 1 2 3; do
+	a=$(now)
+	head -c "$NZ16K" /dev/zero |
+		$SSH -o ControlPath="$CTL" 127.0.0.1 -- 'cat > /dev/null'
+	b=$(now)
+	ms "$a" "$b" >> "$WORK/out/carry"
+done
+master_down
+CARRY=$(awk -v m="$(median "$WORK/out/carry")" 'BEGIN { printf "%.2f", m / 1000 }')
 HS=$(median "$WORK/out/hs")
 HS_CLASSIC=$(median "$WORK/out/hs-classic")
 FIRST=$(median "$WORK/out/first")
@@ -197,6 +210,9 @@ ssh is a wrapper script, about 1 ms of each ssh start):
 | the same, classic key exchange (curve25519-sha256) | $HS_CLASSIC |
 | the executor's start: a first session, python3 answers | $FIRST |
 | one command as before the executor (ssh client, channel, shell) | $CMD |
+
+The import's data alone through ssh (the same bytes, into cat > /dev/null
+there, 3 times, median): $CARRY s, against $(awk -v s="$IMG_LOCAL" 'BEGIN { printf "%.2f", s }') s for the whole local import.
 
 | target | measured | result |
 |---|---:|---|
