@@ -388,21 +388,6 @@ struct stream {
 	uint64_t sent;		/* all bytes written to fd */
 };
 
-static int put_all(int fd, const unsigned char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int put_frame(struct stream *st, uint64_t off, const void *buf,
 		     size_t len)
 {
@@ -412,8 +397,8 @@ static int put_frame(struct stream *st, uint64_t off, const void *buf,
 		h[i] = (unsigned char)(off >> (56 - 8 * i));
 		h[8 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
 	}
-	if (put_all(st->fd, h, sizeof(h)) < 0 ||
-	    (len && put_all(st->fd, buf, len) < 0))
+	if (ssh_exec_send(st->fd, h, sizeof(h)) < 0 ||
+	    (len && ssh_exec_send(st->fd, buf, len) < 0))
 		return -1;
 	st->sent += sizeof(h) + len;
 	return 0;

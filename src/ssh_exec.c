@@ -169,8 +169,10 @@ static uint64_t be(const unsigned char *p, int bytes)
 	return v;
 }
 
-static int put_all(int fd, const unsigned char *p, size_t len)
+int ssh_exec_send(int fd, const void *buf, size_t len)
 {
+	const unsigned char *p = buf;
+
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 
@@ -222,7 +224,7 @@ static int get(struct ssh_exec *x, void *dst, size_t len, bool stoppable,
 
 		if (stoppable && !*stopped && signals_interrupting()) {
 			*stopped = true;
-			if (put_all(x->to, (const unsigned char *)"K", 1) < 0)
+			if (ssh_exec_send(x->to, "K", 1) < 0)
 				return -1;
 		}
 		if (poll(&pfd, 1, 200) <= 0)
@@ -244,7 +246,7 @@ int ssh_exec_ping(struct ssh_exec *x, unsigned timeout_ms)
 	char c;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (put_all(x->to, (const unsigned char *)"P", 1) < 0)
+	if (ssh_exec_send(x->to, "P", 1) < 0)
 		return -1;
 	for (;;) {
 		struct pollfd pfd = { x->from, POLLIN, 0 };
@@ -298,7 +300,7 @@ static int exchange(struct ssh_exec *x, struct buf *req, bool stoppable,
 	int rc, status;
 
 	/* One write: one packet for ssh, no wait for an ACK between two. */
-	rc = put_all(x->to, req->p, req->len);
+	rc = ssh_exec_send(x->to, req->p, req->len);
 	free(req->p);
 	if (rc < 0 || get(x, h, sizeof(h), stoppable, &stopped) < 0)
 		return lost(res, "it ended");
