@@ -862,6 +862,10 @@ static int exec_start(struct host_ssh *s, char *why, size_t whysize)
 	exec_stop(s, why, whysize);
 	if (e == EINTR)
 		snprintf(why, whysize, "interrupted");
+	else if (e == EPROTO)
+		snprintf(why, whysize, "something there printed before "
+			 "python3 answered (a login script of the remote "
+			 "shell?)");
 	else if (!*why)
 		snprintf(why, whysize, "%s", e == ETIMEDOUT ? "no answer" :
 			 "it ended at once");

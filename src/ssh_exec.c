@@ -271,7 +271,8 @@ int ssh_exec_ping(struct ssh_exec *x, unsigned timeout_ms)
 			continue;
 		if (n == 1 && c == 'P')
 			return 0;
-		errno = n < 0 ? errno : EPIPE;
+		/* Not its answer: something else speaks first there. */
+		errno = n < 0 ? errno : n == 0 ? EPIPE : EPROTO;
 		return -1;
 	}
 }

@@ -58,7 +58,8 @@ struct ssh_exec {
 void ssh_exec_argv(struct strvec *argv, size_t limit);
 
 /* Asks for and waits for its answer, up to timeout_ms (or until qvm is
- * interrupted): 0, or -1 with errno (ETIMEDOUT, EINTR, EPIPE: it ended). */
+ * interrupted): 0, or -1 with errno (ETIMEDOUT, EINTR, EPIPE: it ended,
+ * EPROTO: another answer came first). */
 int ssh_exec_ping(struct ssh_exec *x, unsigned timeout_ms);
 
 /* Runs argv there (stdin: /dev/null, or in_fd's bytes from where it

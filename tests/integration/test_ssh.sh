@@ -9,9 +9,12 @@
 
 S=$WORK/ssh
 REMOTE_PATH=$WORK/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# The remote HOME is the test's own: the remote login shell reads its
+# ~/.bashrc, and the machine's own has no say in the test.
+mkdir -p "$WORK/home"
 if ! sshd_start "$S" "$WORK/local" PATH="$REMOTE_PATH" \
 	ZFS_DOUBLE_DIR="$ZFS_DOUBLE_DIR" QVM_ZVOL_DIR="$QVM_ZVOL_DIR" \
-	PYTHONPATH="$WORK/py"; then
+	PYTHONPATH="$WORK/py" HOME="$WORK/home"; then
 	echo "not ok - sshd and ssh are needed (make deps: openssh-server)"
 	FAILED=1
 	finish
@@ -479,6 +482,14 @@ rq -H "$H" vm "$WORK/web1.yaml"
 check "host key mismatch: vm changes nothing" \
 	eval '[ "$RC" -eq 1 ] && [ "$(state)" = "$before" ]'
 write_ssh_config "$S/hostkey.pub"
+
+# --- a login script there that prints: no command could be read ---
+echo 'echo "Welcome to hv2"' > "$WORK/home/.bashrc"
+before=$(state)
+rq -H "$H" vm "$WORK/web1.yaml"
+rm -f "$WORK/home/.bashrc"
+check "a login script that prints there: a clear error, nothing changed" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "cannot run commands on 127.0.0.1 port $PORT over SSH: something there printed before python3 answered" && [ "$(state)" = "$before" ]'
 
 # --- an unreachable host ---
 DEAD=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
