@@ -128,8 +128,8 @@ static void remote_argv(const struct host_ssh *s, const char *const *argv,
 	strvec_clear(&cmd);
 }
 
-/* The executor ended while it did what (a program's name): res->err says
- * whether the connection went with it, status 255. */
+/* The executor ended while it did what ("'zfs' ran", "writing PATH"):
+ * res->err says whether the connection went with it, status 255. */
 static void exec_lost(struct host_ssh *s, const char *what,
 		      struct run_result *res)
 {
@@ -142,10 +142,10 @@ static void exec_lost(struct host_ssh *s, const char *what,
 	/* The master goes with its connection. */
 	if (!master_alive(s, 500))
 		res->err = xasprintf("ssh: the connection to %s was lost "
-				     "while '%s' ran\n", s->target, what);
+				     "while %s\n", s->target, what);
 	else
-		res->err = xasprintf("qvm's executor on %s ended while '%s' "
-				     "ran (%s)\n", s->target, what, why);
+		res->err = xasprintf("qvm's executor on %s ended while %s "
+				     "(%s)\n", s->target, what, why);
 	res->err_len = strlen(res->err);
 	res->status = 255;
 }
@@ -171,10 +171,14 @@ static int ssh_run_in(struct host_ssh *s, const char *const *argv,
 		return 255;
 	}
 	rc = ssh_exec_run(&s->exec, argv, effect, in_fd, res);
-	if (rc != SSH_EXEC_LOST)
-		return rc;
-	exec_lost(s, argv[0], res);
-	return 255;
+	if (rc == SSH_EXEC_LOST) {
+		char *what = xasprintf("'%s' ran", argv[0]);
+
+		exec_lost(s, what, res);
+		free(what);
+		rc = 255;
+	}
+	return rc;
 }
 
 static int ssh_run(void *ctx, const char *const *argv,
@@ -259,7 +263,10 @@ static int ssh_write_file(void *ctx, const char *path, const char *data,
 	rc = ssh_exec_write(&s->exec, path, mode, data, len, &res);
 	err = errno;
 	if (rc == SSH_EXEC_LOST) {
-		exec_lost(s, "writing a file", &res);
+		char *what = xasprintf("writing %s", path);
+
+		exec_lost(s, what, &res);
+		free(what);
 		err = EIO;
 	}
 	if (rc != 0)
