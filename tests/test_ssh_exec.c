@@ -230,6 +230,74 @@ static void the_c_locale_and_a_process_group_of_its_own(void **state)
 	stop(&x);
 }
 
+/* Something else than the executor, speaking on its pipes. */
+static void start_other(struct ssh_exec *x, const char *script)
+{
+	posix_spawn_file_actions_t fa;
+	const char *const args[] = { "python3", "-c", script, NULL };
+	const char *const *v = args;
+	char *const *argv;
+	int in[2], out[2];
+
+	memcpy(&argv, &v, sizeof(argv));
+
+	assert_int_equal(pipe2(in, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(out, O_CLOEXEC), 0);
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+	posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+	assert_int_equal(posix_spawnp(&x->pid, "python3", &fa, NULL, argv,
+				      environ), 0);
+	posix_spawn_file_actions_destroy(&fa);
+	close(in[0]);
+	close(out[1]);
+	x->to = in[1];
+	x->from = out[0];
+	x->limit = RUN_CAPTURE_MAX;
+}
+
+static void end_other(struct ssh_exec *x)
+{
+	close(x->to);
+	close(x->from);
+	kill(x->pid, SIGKILL);
+	waitpid(x->pid, NULL, 0);
+}
+
+/* A login script that prints first: not the executor's answer. */
+static void a_first_word_not_its_answer_is_eproto(void **state)
+{
+	struct ssh_exec x;
+
+	(void)state;
+	start_other(&x, "import os,time;os.write(1,b'Welcome\\n');"
+		    "time.sleep(30)");
+	assert_int_equal(ssh_exec_ping(&x, 10000), -1);
+	assert_int_equal(errno, EPROTO);
+	end_other(&x);
+	/* And one that says nothing: a timeout, not a hang. */
+	start_other(&x, "import time;time.sleep(30)");
+	assert_int_equal(ssh_exec_ping(&x, 300), -1);
+	assert_int_equal(errno, ETIMEDOUT);
+	end_other(&x);
+}
+
+/* An answer that is not qvm's protocol ends the executor's use. */
+static void an_answer_not_of_the_protocol_is_lost(void **state)
+{
+	struct ssh_exec x;
+	struct run_result res;
+
+	(void)state;
+	start_other(&x, "import os,time;os.read(0,1);os.write(1,b'P');"
+		    "os.read(0,65536);os.write(1,b'Y'*40);time.sleep(30)");
+	assert_int_equal(ssh_exec_ping(&x, 10000), 0);
+	assert_int_equal(run(&x, &res, RUN_READS, "true"), SSH_EXEC_LOST);
+	assert_string_equal(res.err, "it answered what is not qvm's protocol");
+	run_result_clear(&res);
+	end_other(&x);
+}
+
 static double now_s(void)
 {
 	struct timespec ts;
@@ -401,6 +469,8 @@ int main(void)
 		cmocka_unit_test(the_executor_killed_is_lost),
 		cmocka_unit_test(its_input_closed_stops_the_command),
 		cmocka_unit_test(a_file_written_whole_never_over_another),
+		cmocka_unit_test(a_first_word_not_its_answer_is_eproto),
+		cmocka_unit_test(an_answer_not_of_the_protocol_is_lost),
 	};
 	int rc;
 
