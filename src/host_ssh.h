@@ -18,14 +18,15 @@
  * executor itself (their bytes in the request, from memory: nothing on
  * the local disk) into a temporary file beside the target, then linked:
  * atomic, and never over an existing file.
- * An image is streamed into a remote device by one remote python3
- * process that reads frames (offset, length, bytes: copy_data()'s runs
- * of data, nothing for holes and zero blocks) on its standard input,
- * pwrites them, fsyncs and confirms; the bytes sent are counted and said.
+ * An image is streamed into a remote device by another remote python3
+ * process, on a session of its own, that reads frames (offset, length,
+ * bytes: copy_data()'s runs of data, nothing for holes and zero blocks)
+ * on its standard input, pwrites them, fsyncs and confirms; the bytes
+ * sent are counted and said.
  * A file qemu-img must read there (file_there) goes so into a remote
  * mktemp file, removed at close (named, when it cannot be).
  * Nothing of qvm's is needed on the remote host: sh, coreutils, python3
- * (for images), and what a local host needs (zfs, virsh, virt-install,
+ * (3.5 or later), and what a local host needs (zfs, virsh, virt-install,
  * genisoimage, qemu-img).
  *
  * A master that has ended (the connection dropped) is replaced, with a

@@ -17,9 +17,10 @@
  * but its standard library; posix_spawnp (3.8), else fork and exec,
  * rather than subprocess, which would double its start-up. A forked
  * python child that runs python (execvp's PATH search) copies its pages:
- * posix_spawnp's vfork does not, 1 ms less a command. The command's output is read until both
- * pipes close (as runner.c's drain: a grandchild that keeps them is
- * waited for), its standard input written as it reads.
+ * posix_spawnp's vfork does not, 1 ms less a command. The command's
+ * output is read until both pipes close (as runner.c's drain: a
+ * grandchild that keeps them is waited for), its standard input written
+ * as it reads.
  */
 static const char executor_py[] =
 	"import os,select,signal,struct,sys,time\n"
@@ -110,7 +111,9 @@ static const char executor_py[] =
 	"  return x.errno or 5,('%s: %s'%(os.fsdecode(p),x.strerror)).encode()\n"
 	" finally:\n"
 	"  if f>=0:os.close(f)\n"
-	"  if c:os.unlink(t)\n"
+	"  try:\n"
+	"   if c:os.unlink(t)\n"
+	"  except OSError:pass\n"
 	"while 1:\n"
 	" t=take(1)\n"
 	" if t==b'P':put(b'P')\n"
