@@ -8,7 +8,10 @@
 #   2. qvm image of the 4 GiB benchmark image (bench.sh's, cached under
 #      QVM_BENCH_CACHE), warm page cache: over SSH against local,
 #      QVM_BENCH_SSH_REPS times each (median wall), and the bytes sent
-#      over SSH against the image's non-zero data.
+#      over SSH against the image's non-zero data;
+#   3. the parts of a run over SSH (QVM_BENCH_SSH_PART_RUNS times each):
+#      the handshake, the executor's start, one command as qvm ran each
+#      before its executor; and ssh alone carrying the image's data.
 # Targets: each at most 1.5 x local wall. Prints a Markdown section.
 set -euo pipefail
 
@@ -124,6 +127,64 @@ IMG_RATIO=$(ratio "$IMG_SSH" "$IMG_LOCAL")
 SENT=$(awk '{ print $2 }' "$WORK/out/img.ssh" | sort -g | tail -n 1)
 SENT_RATIO=$(awk -v s="$SENT" -v d="$NZ16K" 'BEGIN { printf "%.4f", s / d }')
 
+# ---- 3. where "qvm -H vm" spends its time --------------------------------
+# The parts of a run over SSH, each alone (medians of PART_RUNS): the
+# master's handshake (until its control socket is there), the same with
+# the classic key exchange instead of OpenSSH's default post-quantum
+# hybrid (for comparison only: qvm keeps the user's choice), the first
+# session on a new master with a python3 that answers (qvm's executor's
+# start), and one command the way qvm ran each before its executor (ssh
+# client through the master, a channel, the remote login shell).
+PART_RUNS=${QVM_BENCH_SSH_PART_RUNS:-10}
+SSH="$WORK/local/ssh -o BatchMode=yes -p $PORT"
+CTL=$WORK/ctl
+ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f\n", (b - a) * 1000 }'; }
+master_up() {	# [SSH OPTIONS...]: starts a master, waits for its socket
+	rm -f "$CTL"
+	$SSH "$@" -M -N -o ControlPath="$CTL" -o ControlPersist=no 127.0.0.1 &
+	MPID=$!
+	while [ ! -S "$CTL" ]; do sleep 0.001; done
+}
+master_down() { kill "$MPID"; wait "$MPID" 2>/dev/null || true; }
+echo "bench ssh: the parts of a run, $PART_RUNS times each" >&2
+: > "$WORK/out/hs"; : > "$WORK/out/hs-classic"; : > "$WORK/out/first"
+: > "$WORK/out/cmd"
+for _ in $(seq "$PART_RUNS"); do
+	t0=$(now); master_up; t1=$(now)
+	$SSH -o ControlPath="$CTL" 127.0.0.1 -- \
+		"python3 -I -S -c 'import os; os.write(1, b\"P\")'" > /dev/null
+	t2=$(now)
+	for _ in 1 2 3; do
+		a=$(now)
+		$SSH -o ControlPath="$CTL" 127.0.0.1 -- env LC_ALL=C true
+		b=$(now)
+		ms "$a" "$b" >> "$WORK/out/cmd"
+	done
+	master_down
+	ms "$t0" "$t1" >> "$WORK/out/hs"
+	ms "$t1" "$t2" >> "$WORK/out/first"
+	t0=$(now); master_up -o KexAlgorithms=curve25519-sha256; t1=$(now)
+	master_down
+	ms "$t0" "$t1" >> "$WORK/out/hs-classic"
+done
+# What bounds the import: ssh alone carrying as many bytes as the image's
+# data (zeros, into cat > /dev/null there), with qvm's cipher choice.
+master_up -o Ciphers=^aes128-gcm@openssh.com,aes256-gcm@openssh.com
+: > "$WORK/out/carry"
+for _ in 1 2 3; do
+	a=$(now)
+	head -c "$NZ16K" /dev/zero |
+		$SSH -o ControlPath="$CTL" 127.0.0.1 -- 'cat > /dev/null'
+	b=$(now)
+	ms "$a" "$b" >> "$WORK/out/carry"
+done
+master_down
+CARRY=$(awk -v m="$(median "$WORK/out/carry")" 'BEGIN { printf "%.2f", m / 1000 }')
+HS=$(median "$WORK/out/hs")
+HS_CLASSIC=$(median "$WORK/out/hs-classic")
+FIRST=$(median "$WORK/out/first")
+CMD=$(median "$WORK/out/cmd")
+
 cat <<EOF
 
 ## qvm -H over SSH (loopback, instant stubs)
@@ -139,6 +200,19 @@ echo "the real one" || echo "empty (no ~/.bashrc)"); medians.
 
 Bytes sent over SSH for the image: $SENT (its non-zero 16 KiB blocks:
 $NZ16K bytes; $SENT_RATIO x, the rest is framing, 16 bytes a run).
+
+Where a run over SSH goes ($PART_RUNS times each, medians; the bench's
+ssh is a wrapper script, about 1 ms of each ssh start):
+
+| part | ms |
+|---|---:|
+| the master's handshake, until its control socket | $HS |
+| the same, classic key exchange (curve25519-sha256) | $HS_CLASSIC |
+| the executor's start: a first session, python3 answers | $FIRST |
+| one command as before the executor (ssh client, channel, shell) | $CMD |
+
+The import's data alone through ssh (the same bytes, into cat > /dev/null
+there, 3 times, median): $CARRY s, against $(awk -v s="$IMG_LOCAL" 'BEGIN { printf "%.2f", s }') s for the whole local import.
 
 | target | measured | result |
 |---|---:|---|

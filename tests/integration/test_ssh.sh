@@ -9,9 +9,12 @@
 
 S=$WORK/ssh
 REMOTE_PATH=$WORK/bin:/usr/sbin:/usr/bin:/sbin:/bin
+# The remote HOME is the test's own: the remote login shell reads its
+# ~/.bashrc, and the machine's own has no say in the test.
+mkdir -p "$WORK/home"
 if ! sshd_start "$S" "$WORK/local" PATH="$REMOTE_PATH" \
 	ZFS_DOUBLE_DIR="$ZFS_DOUBLE_DIR" QVM_ZVOL_DIR="$QVM_ZVOL_DIR" \
-	PYTHONPATH="$WORK/py"; then
+	PYTHONPATH="$WORK/py" HOME="$WORK/home"; then
 	echo "not ok - sshd and ssh are needed (make deps: openssh-server)"
 	FAILED=1
 	finish
@@ -54,7 +57,10 @@ check "the local side has no zfs" eval '! PATH=$LOCAL_PATH command -v zfs'
 
 # --- vm over SSH ---
 calls=$(wc -l < "$ZFS_DOUBLE_DIR/log")
-rq -H "$H" vm "$WORK/web1.yaml"
+# Its private directory in a TMPDIR of the test's own: /tmp is shared
+# with whatever else runs on the machine.
+mkdir -p "$WORK/t0"
+TMPDIR=$WORK/t0 rq -H "$H" vm "$WORK/web1.yaml"
 check "vm over SSH: exit 0 ($ERR)" [ "$RC" -eq 0 ]
 check "vm over SSH: says where" contains "$OUT" "VM web1 created on 127.0.0.1"
 check "vm over SSH: the clone exists there" \
@@ -68,7 +74,7 @@ check "vm over SSH: no seed file is left beside it" \
 check "vm over SSH: the seed directory is 0711" \
 	eval '[ "$(stat -c %a "$QVM_SEED_DIR/web1")" = 711 ]'
 check "vm over SSH: no control socket left" \
-	eval '! ls -d "${TMPDIR:-/tmp}"/qvm-ssh-* 2>/dev/null | grep -q .'
+	eval '[ -z "$(ls -A "$WORK/t0")" ]'
 
 # --- list over SSH ---
 rq -H "$H" list -H
@@ -147,6 +153,7 @@ slow_virt_install() {
 	cat > "$WORK/bin/virt-install" <<EOF
 #!/bin/sh
 case " \$* " in *" --dry-run "*) exit 0 ;; esac
+echo \$\$ > "$WORK/vi-pid"
 touch "$WORK/vi-started"
 sleep 4
 EOF
@@ -154,7 +161,8 @@ EOF
 }
 # drop_during NAME ARGS...: runs qvm -H HOST ARGS in the background, kills
 # the master once $WORK/NAME-started exists (with KILL_SSHD, the sshd
-# too); leaves RC, OUT, ERR.
+# too; with KILL_PID, the process whose pid that file names instead);
+# leaves RC, OUT, ERR.
 drop_during() {
 	local marker=$WORK/$1-started sock pid
 	shift
@@ -165,8 +173,9 @@ drop_during() {
 	sock=$(ls "$T"/qvm-ssh-*/control 2>/dev/null | head -n 1)
 	pid=$(ssh -O check -o ControlPath="$sock" x 2>&1 |
 		sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+	[ -n "${KILL_PID:-}" ] && pid=$(cat "$KILL_PID") && KILL_SIG=-KILL
 	[ -n "${KILL_SSHD:-}" ] && kill "$SSHD_PID"
-	[ -n "$pid" ] && kill "$pid"
+	[ -n "$pid" ] && kill ${KILL_SIG:-} "$pid"
 	wait
 	RC=$(cat "$WORK/rc")
 	OUT=$(cat "$WORK/out")
@@ -187,6 +196,61 @@ check "dropped during virt-install: nothing is left on the remote" \
 	[ "$(state)" = "$before" ]
 check "dropped during virt-install: no control socket left" \
 	eval '[ -z "$(ls -A "$T")" ]'
+# The executor there saw its input end: it stopped virt-install's process
+# group (which would have slept for 4 s).
+gone() { for _ in $(seq 20); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1; done; return 1; }
+check "dropped during virt-install: the remote virt-install was stopped" \
+	gone "$(cat "$WORK/vi-pid")"
+
+# qvm's executor killed there (not the connection): the command fails
+# with that reason, a new executor runs the undo.
+cat > "$WORK/bin/virt-install" <<EOF
+#!/bin/sh
+case " \$* " in *" --dry-run "*) exit 0 ;; esac
+echo \$PPID > "$WORK/exec-pid"
+touch "$WORK/ex-started"
+sleep 4
+EOF
+before=$(state)
+KILL_PID=$WORK/exec-pid drop_during ex vm "$WORK/web3.yaml"
+check "executor killed there: exit 1, says so ($ERR)" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "qvm'\''s executor on 127.0.0.1 ended while '\''virt-install'\'' ran"'
+check "executor killed there: a new one runs the undo" \
+	eval 'contains "$OUT" "qvm'\''s executor on 127.0.0.1 ended; starting it again" && contains "$OUT" "Undid: destroyed zvol tank/web3"'
+check "executor killed there: nothing is left on the remote" \
+	[ "$(state)" = "$before" ]
+check "executor killed there: no control socket left" \
+	eval '[ -z "$(ls -A "$T")" ]'
+
+# A command there with large output on both streams and a non-zero
+# status: all of it comes back, its last words are the reason.
+cat > "$WORK/bin/virt-install" <<'EOF'
+#!/bin/sh
+case " $* " in *" --dry-run "*) exit 0 ;; esac
+head -c 3000000 /dev/zero | tr '\0' x
+head -c 300000 /dev/zero | tr '\0' y >&2
+printf '\nERROR    the loud virt-install fails\n' >&2
+exit 3
+EOF
+rq -H "$H" vm "$WORK/web3.yaml"
+check "large output there, status 3: its last words come back" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "the loud virt-install fails" && [ "$(state)" = "$before" ]'
+
+# Ctrl-C while a command runs there: it is stopped there, the run undone.
+slow_virt_install
+rm -f "$WORK/vi-started"
+TMPDIR=$T PATH=$LOCAL_PATH $QVM_WRAP "$QVM" -H "$H" vm "$WORK/web3.yaml" \
+	>"$WORK/out" 2>"$WORK/err" &
+qpid=$!
+for _ in $(seq 100); do [ -e "$WORK/vi-started" ] && break; sleep 0.1; done
+kill -INT "$qpid"
+wait "$qpid"
+RC=$?
+OUT=$(cat "$WORK/out")
+check "Ctrl-C during virt-install there: the remote virt-install was stopped" \
+	gone "$(cat "$WORK/vi-pid")"
+check "Ctrl-C during virt-install there: interrupted, undone there ($RC)" \
+	eval '[ "$RC" -ne 0 ] && contains "$OUT" "Undid: destroyed zvol tank/web3" && [ "$(state)" = "$before" ]'
 
 # The connection dropped before the undo: virt-install fails on its own
 # (exit 1) while qvm is stopped; the master is killed before qvm goes on
@@ -445,6 +509,14 @@ rq -H "$H" vm "$WORK/web1.yaml"
 check "host key mismatch: vm changes nothing" \
 	eval '[ "$RC" -eq 1 ] && [ "$(state)" = "$before" ]'
 write_ssh_config "$S/hostkey.pub"
+
+# --- a login script there that prints: no command could be read ---
+echo 'echo "Welcome to hv2"' > "$WORK/home/.bashrc"
+before=$(state)
+rq -H "$H" vm "$WORK/web1.yaml"
+rm -f "$WORK/home/.bashrc"
+check "a login script that prints there: a clear error, nothing changed" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "cannot run commands on 127.0.0.1 port $PORT over SSH: something there printed before python3 answered" && [ "$(state)" = "$before" ]'
 
 # --- an unreachable host ---
 DEAD=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
