@@ -573,16 +573,21 @@ static int ssh_file_there(void *ctx, int src_fd, const char *src_name,
 	snprintf(size, sizeof(size), "%lld", (long long)end);
 	msg_info("Sending %s to %s (qemu-img reads it there)", src_name,
 		 s->target);
+	/* A file that cannot be given its size is removed there at once:
+	 * only a name that is printed is known, and removed at close. */
 	if (sh_there(s, "t=$(mktemp \"${TMPDIR:-/var/tmp}/qvm-image."
-		     "XXXXXX\") && truncate -s \"$1\" \"$t\" && echo \"$t\"",
+		     "XXXXXX\") && { truncate -s \"$1\" \"$t\" || "
+		     "{ rm -f \"$t\"; exit 1; }; } && echo \"$t\"",
 		     (const char *const[]){ size, NULL }, -1, RUN_CHANGES,
 		     &res, why, sizeof(why)) < 0 ||
 	    !(nl = memchr(res.out, '\n', res.out_len)) || nl == res.out) {
+		bool said = res.status != 0;
+
 		run_result_clear(&res);
 		errno = EIO;
 		return text_fail(errbuf, errsize, "cannot make a temporary "
 				 "file for %s on %s: %s", src_name, s->target,
-				 res.status ? why : "mktemp said no name");
+				 said ? why : "mktemp said no name");
 	}
 	*nl = '\0';
 	strvec_push(&s->temps, res.out);

@@ -410,6 +410,24 @@ rq -H "$H" image --sha256 "$(printf '%064d' 0)" "file://$WORK/img.raw.xz" tank/s
 check "file:// URL, wrong --sha256, over SSH: refused, undone there" \
 	eval '[ "$RC" -eq 1 ] && contains "$ERR" "checksum mismatch" && [ "$(state)" = "$before" ]'
 
+# A temporary file there that cannot be given its size: the reason is
+# said, and the file is not left there.
+cat > "$WORK/bin/truncate" <<'EOF'
+#!/bin/sh
+echo "truncate: cannot truncate: No space left on device" >&2
+exit 1
+EOF
+chmod +x "$WORK/bin/truncate"
+left_before=$(ls -d /var/tmp/qvm-image.* 2>/dev/null | wc -l)
+before=$(state)
+rq -H "$H" image "$WORK/img.qcow2" tank/qt
+/bin/rm -f "$WORK/bin/truncate"
+check "qcow2 over SSH, no room there: the reason is said" \
+	eval '[ "$RC" -eq 1 ] && contains "$ERR" "cannot make a temporary file" && contains "$ERR" "No space left on device"'
+check "qcow2 over SSH, no room there: no temporary file left there" \
+	[ "$(ls -d /var/tmp/qvm-image.* 2>/dev/null | wc -l)" = "$left_before" ]
+check "qcow2 over SSH, no room there: nothing changed" [ "$(state)" = "$before" ]
+
 gzip -c "$WORK/img.qcow2" > "$WORK/img.qcow2.gz"
 # The cache is this machine's: it does not exist yet, and what the remote
 # runs (mkdir, rm logged there) never names it.
