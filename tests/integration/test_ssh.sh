@@ -202,6 +202,26 @@ gone() { for _ in $(seq 20); do kill -0 "$1" 2>/dev/null || return 0; sleep 0.1;
 check "dropped during virt-install: the remote virt-install was stopped" \
 	gone "$(cat "$WORK/vi-pid")"
 
+# qvm itself killed (SIGKILL: no undo, no close) during virt-install: its
+# master connection does not outlive it, and the command there stops.
+sed 's/name: web1/name: web4/' "$WORK/web1.yaml" > "$WORK/web4.yaml"
+rm -f "$WORK/vi-started"
+TMPDIR=$T PATH=$LOCAL_PATH "$QVM" -H "$H" vm "$WORK/web4.yaml" \
+	>/dev/null 2>&1 &
+qpid=$!
+for _ in $(seq 100); do [ -e "$WORK/vi-started" ] && break; sleep 0.1; done
+sock=$(ls "$T"/qvm-ssh-*/control 2>/dev/null | head -n 1)
+mpid=$(ssh -O check -o ControlPath="$sock" x 2>&1 |
+	sed -n 's/.*pid=\([0-9]*\).*/\1/p')
+kill -KILL "$qpid"
+wait "$qpid" 2>/dev/null
+check "qvm killed: its master connection was running" [ -n "$mpid" ]
+check "qvm killed: its master connection ends with it" gone "${mpid:-0}"
+check "qvm killed: the remote virt-install was stopped" \
+	gone "$(cat "$WORK/vi-pid")"
+zfs destroy -r tank/web4 2>/dev/null
+rm -rf "$QVM_SEED_DIR/web4" "$T"/qvm-ssh-*
+
 # qvm's executor killed there (not the connection): the command fails
 # with that reason, a new executor runs the undo.
 cat > "$WORK/bin/virt-install" <<EOF
