@@ -9,7 +9,6 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -695,63 +694,14 @@ static void ssh_said(const struct host_ssh *s, const char *name, char *buf,
 	free(path);
 }
 
-/* Starts argv with in, out and err as its 0, 1 and 2, in a process group
- * of its own (a Ctrl-C at the terminal is qvm's, and the undo still has
- * the connection), with default signal dispositions, ended (SIGTERM) if
- * qvm dies without closing it, even by SIGKILL: no master connection
- * outlives the run. 0, or an errno. */
+/* runner_start(): ended with qvm, however it ends (no master connection
+ * outlives the run); 0, or an errno. */
 static int spawn(const char *const *argv, int in, int out, int err,
 		 pid_t *pid)
 {
-	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
-	pid_t parent = getpid();
-	int report[2], e = 0;
-	ssize_t got;
-
-	if (pipe2(report, O_CLOEXEC) < 0)
+	if (runner_start(argv, in, out, err, pid) < 0) {
+		*pid = 0;
 		return errno;
-	*pid = fork();
-	if (*pid < 0) {
-		e = errno;
-		close(report[0]);
-		close(report[1]);
-		*pid = 0;
-		return e;
-	}
-	if (*pid == 0) {
-		struct sigaction sa;
-		sigset_t none;
-		char *const *child_argv;
-
-		setpgid(0, 0);
-		memset(&sa, 0, sizeof(sa));
-		sa.sa_handler = SIG_DFL;
-		for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-			sigaction(sigs[i], &sa, NULL);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 ||
-		    getppid() != parent)
-			_exit(127);
-		memcpy(&child_argv, &argv, sizeof(child_argv));
-		if (dup2(in, 0) >= 0 && dup2(out, 1) >= 0 && dup2(err, 2) >= 0)
-			execvp(argv[0], child_argv);
-		e = errno;
-		while (write(report[1], &e, sizeof(e)) < 0 && errno == EINTR)
-			;
-		_exit(127);
-	}
-	setpgid(*pid, *pid);	/* either side may win the race */
-	close(report[1]);
-	do
-		got = read(report[0], &e, sizeof(e));
-	while (got < 0 && errno == EINTR);
-	close(report[0]);
-	if (got == (ssize_t)sizeof(e)) {
-		while (waitpid(*pid, NULL, 0) < 0 && errno == EINTR)
-			;
-		*pid = 0;
-		return e;
 	}
 	return 0;
 }

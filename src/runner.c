@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -260,7 +261,8 @@ static char *locate(const char *prog)
 /* In the child, between fork and exec: async-signal-safe calls only. An
  * exec failure is reported back through the report pipe as an errno. */
 static void child(const char *path, char *const *argv, char *const *env,
-		  int in, int out, int err, int report, pid_t pgid)
+		  int in, int out, int err, int report, pid_t pgid,
+		  pid_t parent)
 {
 	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGPIPE };
 	struct sigaction sa;
@@ -276,6 +278,10 @@ static void child(const char *path, char *const *argv, char *const *env,
 		sigaction(sigs[i], &sa, NULL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* Ended with qvm, however qvm ends (parent 0: it may outlive it). */
+	if (parent && (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 ||
+		       getppid() != parent))
+		_exit(127);
 
 	devnull = in >= 0 ? in : open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (devnull >= 0 && dup2(devnull, 0) >= 0 && dup2(out, 1) >= 0 &&
@@ -290,12 +296,14 @@ static void child(const char *path, char *const *argv, char *const *env,
 /*
  * Runs argv (found on PATH) with stdin in (-1: /dev/null), stdout out and
  * stderr err, in process group pgid (0: a group of its own), in the C
- * locale: 0 with *pid once it has exec'd, or -1 with errno (not found,
+ * locale, ended (SIGTERM) if qvm dies first when with_qvm: 0 with *pid
+ * once it has exec'd, or -1 with errno (not found,
  * fork or exec failed; a child that could not exec is reaped).
  */
 static int start_child(const char *const *argv, int in, int out, int err,
-		       pid_t pgid, pid_t *pidp)
+		       pid_t pgid, bool with_qvm, pid_t *pidp)
 {
+	pid_t parent = with_qvm ? getpid() : 0;
 	char *const *child_argv;
 	int report[2];
 	char **env;
@@ -318,7 +326,8 @@ static int start_child(const char *const *argv, int in, int out, int err,
 	env = child_environ();
 	pid = fork();
 	if (pid == 0)
-		child(path, child_argv, env, in, out, err, report[1], pgid);
+		child(path, child_argv, env, in, out, err, report[1], pgid,
+		      parent);
 	e = errno;
 	free(path);
 	free(env);
@@ -355,8 +364,9 @@ int runner_real_run(void *ctx, const char *const *argv,
 		e = errno;
 		goto fail;
 	}
+	/* A command may commit a change: it is not ended with qvm. */
 	if (start_child(argv, ctx ? ((const struct runner_stdin *)ctx)->fd
-				  : -1, out[1], err[1], 0, &pid) < 0) {
+				  : -1, out[1], err[1], 0, false, &pid) < 0) {
 		e = errno;
 		goto fail;
 	}
@@ -462,7 +472,7 @@ static int memfile(const char *name)
 static int start_one(const char *const *argv, int in, int out, int err,
 		     struct run_pipeline *p, size_t i)
 {
-	if (start_child(argv, in, out, err, p->pgid, &p->pid[i]) < 0)
+	if (start_child(argv, in, out, err, p->pgid, true, &p->pid[i]) < 0)
 		return -1;
 	if (!p->pgid)
 		p->pgid = p->pid[i];
@@ -616,4 +626,10 @@ int runner_pipeline_wait(struct run_pipeline *p, struct run_result *res)
 	close_fd(&p->out_fd);
 	p->pgid = 0;
 	return rc;
+}
+
+int runner_start(const char *const *argv, int in, int out, int err,
+		 pid_t *pid)
+{
+	return start_child(argv, in, out, err, 0, true, pid);
 }

@@ -34,6 +34,7 @@
 #define QVM_RUNNER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 /* 16 MiB: zfs lists only volumes for qvm, so this is tens of thousands
  * of them. */
@@ -106,7 +107,9 @@ struct runner_stdin {
  * stderr goes to a memory file of its own (its last RUN_ERR_KEEP bytes
  * end up in res[i].err). All run in one process group of their own, in
  * the C locale, with default signal dispositions, as runner_run's
- * children. qvm's ends are O_CLOEXEC.
+ * children, and are ended (SIGTERM) if qvm dies before them: a data
+ * pipeline never outlives its reader. (runner_run's children are not: a
+ * command that commits a change is let finish.) qvm's ends are O_CLOEXEC.
  */
 #define RUN_PIPE_MAX 4
 #define RUN_STDIN_PIPE (-2)
@@ -145,5 +148,13 @@ void runner_pipeline_stop(struct run_pipeline *p);
  * RUN_OUTPUT_TOO_LONG). Returns 0 if every child exited with 0, else -1.
  * The caller clears each res[i]. */
 int runner_pipeline_wait(struct run_pipeline *p, struct run_result *res);
+
+/* Starts argv (found on PATH) with in (-1: /dev/null), out and err as its
+ * 0, 1 and 2, in a process group of its own, in the C locale, with default
+ * signal dispositions, ended (SIGTERM) if qvm dies first (a helper of
+ * qvm's own, such as an ssh master connection): 0 with *pid once it has
+ * exec'd, or -1 with errno. The caller waits for it. */
+int runner_start(const char *const *argv, int in, int out, int err,
+		 pid_t *pid);
 
 #endif

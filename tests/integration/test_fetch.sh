@@ -361,6 +361,22 @@ interrupted() {
 interrupted "SIGINT to qvm, streaming raw" qvm "$URL/slow/disk.raw"
 interrupted "SIGINT to qvm, raw.gz" qvm "$URL/slow/big.raw.gz"
 interrupted "Ctrl-C, qcow2 into the cache" group "$URL/slow/big.qcow2"
+# qvm killed outright (SIGKILL: no undo): its download does not go on
+# without it.
+"$QVM" image "$URL/stall/disk.raw" tank/killed >/dev/null 2>&1 &
+kpid=$!
+sleep 1.5
+kill -KILL "$kpid"
+wait "$kpid" 2>/dev/null
+for _ in $(seq 20); do
+	pgrep -f -- "$URL/stall/disk.raw" >/dev/null || break
+	sleep 0.1
+done
+check "qvm killed: its curl ends with it" \
+	eval '! pgrep -f -- "$URL/stall/disk.raw" >/dev/null'
+pkill -f -- "$URL/stall/disk.raw" 2>/dev/null
+zfs destroy -r tank/killed 2>/dev/null
+
 # A download that hangs halfway: Ctrl-C still ends it at once.
 interrupted "SIGINT to qvm, a raw download that hangs" qvm "$URL/stall/disk.raw"
 interrupted "SIGINT to qvm, a .raw.gz download that hangs" qvm \
