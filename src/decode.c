@@ -17,6 +17,7 @@
 #include <unistd.h>
 #include <zstd.h>
 
+#include "io.h"
 #include "signals.h"
 #include "text.h"
 
@@ -267,23 +268,16 @@ static int run_pipe(struct dec *d, struct decode_ring *r, int out)
 	unsigned char *buf = slot_data(r, 0);
 
 	for (;;) {
-		size_t got, done = 0;
+		size_t got;
 		int rc = fill(d, buf, PIPE_CHUNK, &got);
 
-		while (done < got) {
-			ssize_t w = write(out, buf + done, got - done);
+		if (io_write_all(out, buf, got) < 0) {
+			char why[160];
 
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0) {
-				char why[160];
-
-				snprintf(why, sizeof(why), "writing: %s",
-					 strerror(errno));
-				r->failed = 1;
-				return dfail(d, why);
-			}
-			done += (size_t)w;
+			snprintf(why, sizeof(why), "writing: %s",
+				 strerror(errno));
+			r->failed = 1;
+			return dfail(d, why);
 		}
 		if (rc != 0) {
 			r->failed = rc < 0;

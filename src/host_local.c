@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "device.h"
+#include "io.h"
 #include "msg.h"
 #include "progress.h"
 #include "strvec.h"
@@ -44,26 +45,6 @@ static int local_make_dir(void *ctx, const char *path, mode_t mode)
 	return -1;
 }
 
-static int write_all(int fd, const char *data, size_t len)
-{
-	size_t off = 0;
-
-	while (off < len) {
-		ssize_t n = write(fd, data + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0) {
-			errno = EIO;
-			return -1;
-		}
-		off += (size_t)n;
-	}
-	return 0;
-}
-
 /* A temporary file beside path, then link(): path appears whole, and only
  * if nothing was there (link never replaces). */
 static int local_write_file(void *ctx, const char *path, const char *data,
@@ -86,7 +67,7 @@ static int local_write_file(void *ctx, const char *path, const char *data,
 		errno = err;
 		return -1;
 	}
-	if (fchmod(fd, mode) < 0 || write_all(fd, data, len) < 0) {
+	if (fchmod(fd, mode) < 0 || io_write_all(fd, data, len) < 0) {
 		err = errno;
 		text_fail(errbuf, errsize, "cannot write %s: %s", path,
 			  strerror(err));

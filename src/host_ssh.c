@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "copy.h"
+#include "io.h"
 #include "msg.h"
 #include "progress.h"
 #include "signals.h"
@@ -403,8 +404,8 @@ static int put_frame(struct stream *st, uint64_t off, const void *buf,
 		h[i] = (unsigned char)(off >> (56 - 8 * i));
 		h[8 + i] = (unsigned char)((uint64_t)len >> (56 - 8 * i));
 	}
-	if (ssh_exec_send(st->fd, h, sizeof(h)) < 0 ||
-	    (len && ssh_exec_send(st->fd, buf, len) < 0))
+	if (io_write_all(st->fd, h, sizeof(h)) < 0 ||
+	    (len && io_write_all(st->fd, buf, len) < 0))
 		return -1;
 	st->sent += sizeof(h) + len;
 	return 0;

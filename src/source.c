@@ -11,6 +11,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "signals.h"
 #include "strvec.h"
 #include "text.h"
@@ -406,21 +407,6 @@ done:
 
 /* ---- the stream ---- */
 
-static int write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len) {
-		ssize_t w = write(fd, p, len);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		len -= (size_t)w;
-	}
-	return 0;
-}
-
 /* Copies what curl fetches to the hash program and to the chain (or the
  * plain pipe). Signals go to the main thread, which stops the programs;
  * that ends this thread (its reads see EOF, its writes EPIPE). */
@@ -445,14 +431,14 @@ static void *tee_main(void *arg)
 		if (r <= 0)
 			break;
 		if (*to_hash >= 0 &&
-		    write_all(*to_hash, buf, (size_t)r) < 0) {
+		    io_write_all(*to_hash, buf, (size_t)r) < 0) {
 			close(*to_hash);
 			*to_hash = -1;
 		}
 		/* A chain that stopped reading (tar at its end): the hash
 		 * still gets every byte. */
 		if (*to_chain >= 0 &&
-		    write_all(*to_chain, buf, (size_t)r) < 0) {
+		    io_write_all(*to_chain, buf, (size_t)r) < 0) {
 			close(*to_chain);
 			*to_chain = -1;
 		}

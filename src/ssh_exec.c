@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "signals.h"
 
 /*
@@ -172,23 +173,6 @@ static uint64_t be(const unsigned char *p, int bytes)
 	return v;
 }
 
-int ssh_exec_send(int fd, const void *buf, size_t len)
-{
-	const unsigned char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The bytes of fd from where it stands: 0, or -1 with errno (EFBIG past
  * max). */
 static int slurp(int fd, struct buf *b, size_t max)
@@ -227,7 +211,7 @@ static int get(struct ssh_exec *x, void *dst, size_t len, bool stoppable,
 
 		if (stoppable && !*stopped && signals_interrupting()) {
 			*stopped = true;
-			if (ssh_exec_send(x->to, "K", 1) < 0)
+			if (io_write_all(x->to, "K", 1) < 0)
 				return -1;
 		}
 		if (poll(&pfd, 1, 200) <= 0)
@@ -249,7 +233,7 @@ int ssh_exec_ping(struct ssh_exec *x, unsigned timeout_ms)
 	char c;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (ssh_exec_send(x->to, "P", 1) < 0)
+	if (io_write_all(x->to, "P", 1) < 0)
 		return -1;
 	for (;;) {
 		struct pollfd pfd = { x->from, POLLIN, 0 };
@@ -304,7 +288,7 @@ static int exchange(struct ssh_exec *x, struct buf *req, bool stoppable,
 	int rc, status;
 
 	/* One write: one packet for ssh, no wait for an ACK between two. */
-	rc = ssh_exec_send(x->to, req->p, req->len);
+	rc = io_write_all(x->to, req->p, req->len);
 	free(req->p);
 	if (rc < 0 || get(x, h, sizeof(h), stoppable, &stopped) < 0)
 		return lost(res, "it ended");

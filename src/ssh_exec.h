@@ -69,10 +69,6 @@ int ssh_exec_ping(struct ssh_exec *x, unsigned timeout_ms);
 int ssh_exec_run(struct ssh_exec *x, const char *const *argv,
 		 enum run_effect effect, int in_fd, struct run_result *res);
 
-/* Writes all len bytes of buf to fd (a pipe to ssh), again after EINTR:
- * 0, or -1 with errno (EPIPE: the other end has gone). */
-int ssh_exec_send(int fd, const void *buf, size_t len);
-
 /* Creates path there, which must not exist, holding the len bytes of
  * data with mode (exactly), atomically (a temporary file linked). 0, -1
  * with errno and res->err ("PATH: reason"), or SSH_EXEC_LOST. */
