@@ -20,6 +20,8 @@
 
 #include <cmocka.h>
 
+#include "testdir.h"
+
 #include "copy.h"
 #include "decode.h"
 #include "signals.h"
@@ -49,30 +51,12 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
-	char *cmd;
-	int rc;
-
 	(void)state;
-	if (asprintf(&cmd, "rm -rf '%s'", dir) < 0)
-		return -1;
-	rc = system(cmd);
-	free(cmd);
-	return rc;
+	return testdir_remove(dir);
 }
 
 /* Runs a shell line in the test's directory. */
-static void sh(const char *fmt, ...)
-{
-	char line[1024], *cmd;
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	assert_true(asprintf(&cmd, "cd '%s' && %s", dir, line) > 0);
-	assert_int_equal(system(cmd), 0);
-	free(cmd);
-}
+#define sh(...) testdir_sh(dir, __VA_ARGS__)
 
 static int open_in(const char *name, int flags)
 {
