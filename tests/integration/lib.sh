@@ -40,6 +40,21 @@ run_qvm() {
 
 contains() { case $1 in *"$2"*) return 0 ;; esac; return 1; }
 
+# progress_on_terminal WHAT ARGS...: "qvm ARGS" with a terminal (script(1);
+# QVM_WRAP is left out: the line is what is checked, not memory) exits 0
+# and its progress line shows a share and the time left (a stream's, of
+# the source as published). Its output stays in $WORK/tty.out.
+progress_on_terminal() {
+	local what=$1
+	shift
+	script -qec "$(printf '%q ' "$QVM" "$@")" /dev/null \
+		> "$WORK/tty.out" 2>&1
+	check "terminal, $what: exit 0" [ $? -eq 0 ]
+	check "terminal, $what: the progress line has the share and time left" \
+		grep -Eq '(Copying|Downloading|Decompressing): [0-9.]+ MiB +[0-9.]+ MiB/s +[0-9]+% +([0-9]+:[0-9][0-9]|-:--) left' \
+		"$WORK/tty.out"
+}
+
 # What exists: every dataset, and every file under the seed directory.
 state() {
 	zfs list -H -o name -t all 2>/dev/null

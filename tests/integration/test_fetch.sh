@@ -232,12 +232,7 @@ refuses "a gzip'd web page" "is a gzip-compressed HTML page" \
 if command -v script >/dev/null; then
 	for name in disk.raw.xz disk.qcow2.xz; do
 		N=$((N + 1))
-		script -qec "$(printf '%q ' "$QVM" image "$URL/$name" "tank/v$N")" \
-			/dev/null > "$WORK/tty.out" 2>&1
-		check "terminal, $name by URL: exit 0" [ $? -eq 0 ]
-		check "terminal, $name by URL: the line has the share and time left" \
-			grep -Eq '(Copying|Downloading): [0-9.]+ MiB +[0-9.]+ MiB/s +[0-9]+% +([0-9]+:[0-9][0-9]|-:--) left' \
-			"$WORK/tty.out"
+		progress_on_terminal "$name by URL" image "$URL/$name" "tank/v$N"
 		check "terminal, $name by URL: its length asked with HEAD" \
 			grep -q "^HEAD /$name " "$LOG"
 	done
