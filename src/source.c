@@ -56,14 +56,21 @@ const char *const *source_unwrap_argv(enum img_wrapper w)
  * that does not answer in 30 s is an error, not a wait without end. An
  * https URL is never redirected to plain http.
  */
-void source_curl_argv(struct strvec *argv, const char *url)
+static void curl_policy(struct strvec *argv, const char *url)
 {
 	strvec_pushv(argv, (const char *const[]){
-		"curl", "-q", "--netrc-optional", "--fail", "--location",
-		"--silent", "--show-error", "--globoff", "--proto", "=http,https,file",
-		"--proto-redir", strncmp(url, "https:", 6) == 0 ? "=https" :
-		"=http,https", "--connect-timeout", "30", "--speed-limit",
-		"1", "--speed-time", "120", url, NULL });
+		"curl", "-q", "--netrc-optional", "--location", "--silent",
+		"--globoff", "--proto", "=http,https,file", "--proto-redir",
+		strncmp(url, "https:", 6) == 0 ? "=https" : "=http,https",
+		"--connect-timeout", "30", NULL });
+}
+
+void source_curl_argv(struct strvec *argv, const char *url)
+{
+	curl_policy(argv, url);
+	strvec_pushv(argv, (const char *const[]){
+		"--fail", "--show-error", "--speed-limit", "1", "--speed-time",
+		"120", url, NULL });
 }
 
 static int hexval(int c)
@@ -830,12 +837,9 @@ uint64_t source_url_length(const struct source *s)
 
 	if (!s->url || strncmp(s->arg, "file:", 5) == 0)
 		return 0;
-	strvec_pushv(&argv, (const char *const[]){
-		"curl", "-q", "--netrc-optional", "--head", "--silent",
-		"--location", "--globoff",
-		"--max-time", "10", "--proto", "=http,https", "--proto-redir",
-		strncmp(s->arg, "https:", 6) == 0 ? "=https" : "=http,https",
-		s->arg, NULL });
+	curl_policy(&argv, s->arg);
+	strvec_pushv(&argv, (const char *const[]){ "--head", "--max-time",
+						   "10", s->arg, NULL });
 	argvs[0] = strvec_argv(&argv);
 	if (runner_spawn(argvs, 1, -1, 0, &p, &res) == 0) {
 		len = read_some(p.out, buf, sizeof(buf) - 1);
