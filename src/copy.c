@@ -63,6 +63,7 @@ struct copy {
 	void *progress_ctx;
 	char *errbuf;
 	size_t errsize;
+	uint64_t max_end;	/* nothing may reach past this byte */
 };
 
 static int fail_into(char *buf, size_t size, int err, const char *fmt,
@@ -410,6 +411,10 @@ static int write_chunk(struct copy *c, const struct chunk *k)
 	uint64_t run = 0;
 	bool in_run = false;
 
+	if (k->end > c->max_end)
+		return fail(c, EFBIG, "the stream goes on past byte %llu, the "
+			    "most there can be",
+			    (unsigned long long)c->max_end);
 	while (pos < k->end) {
 		uint64_t next = (pos / COPY_ZERO_BLOCK + 1) * COPY_ZERO_BLOCK;
 
@@ -597,10 +602,25 @@ int copy_data(int src_fd, uint64_t size, const struct copy_sink *sink,
 			      progress, progress_ctx, errbuf, errsize);
 }
 
+static int copy_bounded(const struct copy_source *src, uint64_t size,
+			uint64_t max_end, const struct copy_sink *sink,
+			struct copy_stats *stats, copy_progress_fn progress,
+			void *progress_ctx, char *errbuf, size_t errsize);
+
 int copy_data_from(const struct copy_source *src, uint64_t size,
 		   const struct copy_sink *sink, struct copy_stats *stats,
 		   copy_progress_fn progress, void *progress_ctx,
 		   char *errbuf, size_t errsize)
+{
+	return copy_bounded(src, size, UINT64_MAX, sink, stats, progress,
+			    progress_ctx, errbuf, errsize);
+}
+
+/* copy_data_from(), and no chunk may end past byte max_end (EFBIG). */
+static int copy_bounded(const struct copy_source *src, uint64_t size,
+			uint64_t max_end, const struct copy_sink *sink,
+			struct copy_stats *stats, copy_progress_fn progress,
+			void *progress_ctx, char *errbuf, size_t errsize)
 {
 	int src_fd = src->fd;
 	struct copy_stats own;
@@ -608,7 +628,7 @@ int copy_data_from(const struct copy_source *src, uint64_t size,
 		.sink = sink, .size = size,
 		.stats = stats ? stats : &own, .progress = progress,
 		.progress_ctx = progress_ctx, .errbuf = errbuf,
-		.errsize = errsize,
+		.errsize = errsize, .max_end = max_end,
 	};
 	struct reader rd = {
 		.src = src_fd, .size = size, .stream = size == COPY_SIZE_STREAM,
@@ -677,7 +697,6 @@ done:
 struct fd_sink {
 	int fd;
 	uint64_t partial;	/* bytes of a failed run that were written */
-	uint64_t max_end;	/* nothing is written at or past this byte */
 };
 
 /*
@@ -691,10 +710,6 @@ static int fd_write(void *ctx, const void *buf, size_t len, uint64_t off,
 	struct fd_sink *f = ctx;
 	ssize_t r;
 
-	if (off > f->max_end || len > f->max_end - off)
-		return copy_fail(errbuf, errsize, EFBIG, "the data goes on "
-				 "past byte %llu, the most there can be",
-				 (unsigned long long)f->max_end);
 	do {
 		errno = 0;
 		r = pwrite(f->fd, buf, len, (off_t)off);
@@ -754,15 +769,15 @@ int copy_sparse_within(const struct copy_source *src, int dst_fd,
 		       struct copy_stats *stats, copy_progress_fn progress,
 		       void *progress_ctx, char *errbuf, size_t errsize)
 {
-	struct fd_sink f = { .fd = dst_fd, .max_end = max_end };
+	struct fd_sink f = { .fd = dst_fd };
 	struct copy_sink sink = {
 		.write = fd_write, .chunk_done = fd_chunk_done,
 		.finish = fd_finish, .ctx = &f,
 	};
 	int ret, err;
 
-	ret = copy_data_from(src, size, &sink, stats, progress, progress_ctx,
-			     errbuf, errsize);
+	ret = copy_bounded(src, size, max_end, &sink, stats, progress,
+			   progress_ctx, errbuf, errsize);
 	err = errno;
 	/* What a short write did write counts as written. */
 	if (stats)

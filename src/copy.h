@@ -109,9 +109,10 @@ int copy_sparse_from(const struct copy_source *src, int dst_fd,
 		     copy_progress_fn progress, void *progress_ctx,
 		     char *errbuf, size_t errsize);
 
-/* The same, but data at or past byte max_end is an error (EFBIG): a
- * stream into a file on a file system that is not qvm's alone cannot
- * fill it. */
+/* The same, but a source that goes on past byte max_end (data or zeros)
+ * is an error (EFBIG) as soon as it does: a stream into a file on a file
+ * system that is not qvm's alone can neither fill it nor run on without
+ * end. */
 int copy_sparse_within(const struct copy_source *src, int dst_fd,
 		       uint64_t size, uint64_t max_end,
 		       struct copy_stats *stats, copy_progress_fn progress,

@@ -768,10 +768,6 @@ static int step_fetch(void *run)
 	rc = copy_sparse_within(&st.src, fd, COPY_SIZE_STREAM,
 				qcow2_file_max(m), &stats, progress_update, &p,
 				errbuf, sizeof(errbuf));
-	if (rc == 0 && stats.size > qcow2_file_max(m))
-		rc = copy_fail(errbuf, sizeof(errbuf), EFBIG, "it goes on past "
-			       "byte %llu, the most there can be",
-			       (unsigned long long)qcow2_file_max(m));
 	if (rc == 0) {
 		progress_end(&p, stats.written);
 	} else {
